@@ -1,0 +1,5 @@
+"""`python -m diffchat_tui`, which `accelerate launch -m diffchat_tui` also uses."""
+
+from diffchat_tui.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""The `diffchat` command. Every heavy import happens inside the command that needs it."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from diffchat_tui import __version__
+from diffchat_tui.cli import config_cmd, edit, models_cmd
+from diffchat_tui.core.errors import DiffchatError
+
+app = typer.Typer(
+    name="diffchat",
+    help="Chat with a text-to-image model: plain-word instructions rewrite Stable Diffusion prompts.",
+    invoke_without_command=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("edit", epilog=edit.EXAMPLES)(edit.edit)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(models_cmd.app, name="models")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"diffchat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Chat with a text-to-image model from the terminal."""
+    if ctx.invoked_subcommand is None:  # the TUI will open here; until then, say what there is
+        print(ctx.get_help())
+
+
+def fail(message: str, code: int) -> None:
+    """The one way errors reach the user: one line on stderr, then the exit code."""
+    print(f"diffchat: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # Typer's (vendored click's) usage and parameter errors
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context else ""
+        fail(f"{exc.format_message()}{hint}", exc.exit_code)
+    except typer.Abort:
+        fail("interrupted", 130)
+    except DiffchatError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (`| head`); nothing left to tell
+        sys.exit(141)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,196 @@
+"""`diffchat edit`: apply plain-word instructions to a prompt, once or for a whole JSONL file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Optional
+
+import typer
+
+from diffchat_tui.core.errors import BadInput, GenerationError
+from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text, decode_utf8
+
+if TYPE_CHECKING:
+    from diffchat_tui.engines.editor import Editor, EditResult
+
+EXAMPLES = """
+Examples:
+
+  diffchat edit "a cat on a sofa" -i "make it cyberpunk at night"
+
+  echo "a cat on a sofa" | diffchat edit - -i "add a red umbrella" -i "make it a watercolor" --json
+
+  diffchat edit --batch edits.jsonl > targets.jsonl
+"""
+
+
+def warn(message: str) -> None:
+    print(f"diffchat: warning: {message}", file=sys.stderr)
+
+
+def edit(
+    source: Annotated[
+        Optional[str], typer.Argument(help="The prompt to edit, or - to read it from stdin.", show_default=False)
+    ] = None,
+    instructions: Annotated[
+        Optional[list[str]],
+        typer.Option("-i", "--instruction", help="What to change, in plain words. Repeat for a multi-turn edit."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per result, with timings.")] = False,
+    batch: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--batch",
+            help='JSONL file (or -) of {"id"?, "source", "instruction"}; writes one JSON line per line.',
+            dir_okay=False,
+        ),
+    ] = None,
+    candidates: Annotated[int, typer.Option("-n", "--candidates", min=1, max=16, help="Distinct targets to give.")] = 1,
+    model: Annotated[
+        Optional[str], typer.Option("--model", help="embedded, a .gguf path, or OWNER/REPO/FILE.gguf.")
+    ] = None,
+    lora: Annotated[Optional[str], typer.Option("--lora", help="LoRA adapter GGUF to apply.")] = None,
+    llm_url: Annotated[
+        Optional[str], typer.Option("--llm-url", help="OpenAI-compatible server to use instead of a local model.")
+    ] = None,
+    temperature: Annotated[
+        Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="0 (the default) is greedy.")
+    ] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=8, max=1024, help="Answer length cap.")] = None,
+) -> None:
+    """Rewrite a Stable Diffusion prompt by plain-word instructions and print the target prompt.
+
+    Plain output is the final target prompt (one line per candidate); --json prints every turn.
+    """
+    from diffchat_tui.config import load_settings
+    from diffchat_tui.engines.editor import Editor, GenerationOptions
+    from diffchat_tui.engines.llm import make_engine
+
+    if batch is None and source is None:
+        raise BadInput("give a SOURCE prompt (or - for stdin), or --batch FILE")
+    if batch is not None and (source is not None or instructions):
+        raise BadInput("--batch takes its sources and instructions from the file; drop SOURCE and -i")
+    if batch is None and not instructions:
+        raise BadInput("give at least one -i/--instruction")
+
+    overrides = {"model": model, "lora": lora, "url": llm_url, "temperature": temperature}
+    overrides |= {"seed": seed, "max_tokens": max_tokens}
+    settings = load_settings().llm.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    options = GenerationOptions(
+        temperature=settings.temperature,
+        candidate_temperature=settings.candidate_temperature,
+        seed=settings.seed,
+        max_tokens=settings.max_tokens,
+        prompt_format=settings.prompt_format,
+    )
+
+    if batch is not None:
+        editor = Editor(make_engine(settings), options, warn)
+        with _open_input(batch) as stream:
+            failed = run_batch(editor, stream, str(batch), candidates)
+        if failed:
+            raise typer.Exit(2)
+        return
+
+    raw_source = decode_utf8(sys.stdin.buffer.read(), "stdin") if source == "-" else source
+    source_text = _field(raw_source, "source", MAX_SOURCE_CHARS)
+    instruction_texts = [_field(text, "instruction", MAX_INSTRUCTION_CHARS) for text in instructions or []]
+    editor = Editor(make_engine(settings), options, warn)
+    run_turns(editor, source_text, instruction_texts, candidates, as_json)
+
+
+def _field(raw: str, what: str, max_chars: int) -> str:
+    cleaned = clean_user_text(raw, what, max_chars)
+    for message in cleaned.warnings:
+        warn(message)
+    return cleaned.text
+
+
+def _open_input(path: Path) -> BinaryIO:
+    if str(path) == "-":
+        return sys.stdin.buffer
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _record(result: EditResult, **extra: Any) -> dict[str, Any]:
+    return {
+        **extra,
+        "source": result.source,
+        "instruction": result.instruction,
+        "target": result.target,
+        "model": result.model,
+        "timings": result.timings.rounded(),
+    }
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    # json.dumps escapes control characters, so model output cannot reach the terminal raw.
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def run_turns(editor: Editor, source: str, instructions: list[str], count: int, as_json: bool) -> None:
+    """Apply instructions one after another; each turn sees the earlier ones."""
+    from diffchat_tui.core.prompting import Turn
+
+    history: list[Turn] = []
+    results: list[EditResult] = []
+    for turn_index, instruction in enumerate(instructions):
+        results = editor.candidates(source, instruction, count, history)
+        history.append(Turn(instruction, results[0].target))
+        if as_json:
+            for index, result in enumerate(results):
+                extra = {"turn": turn_index + 1} if len(instructions) > 1 else {}
+                _emit(_record(result, **extra, **({"candidate": index + 1} if count > 1 else {})))
+    if not as_json:
+        for result in results:
+            print(result.target, flush=True)
+
+
+def _parse_line(data: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(decode_utf8(data, "the line"))
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise BadInput("expected a JSON object")
+    return record
+
+
+def _record_fields(record: dict[str, Any], number: int) -> tuple[str, str]:
+    """The cleaned source and instruction of one batch record; BadInput says what is wrong."""
+    texts = []
+    for key, max_chars in (("source", MAX_SOURCE_CHARS), ("instruction", MAX_INSTRUCTION_CHARS)):
+        if not isinstance(record.get(key), str):
+            raise BadInput(f'"{key}" must be a string')
+        cleaned = clean_user_text(record[key], key, max_chars)
+        for message in cleaned.warnings:
+            warn(f"line {number}: {message}")
+        texts.append(cleaned.text)
+    return texts[0], texts[1]
+
+
+def run_batch(editor: Editor, stream: BinaryIO, name: str, count: int) -> int:
+    """Edit every line with one model load; bad lines are reported and skipped. Returns how many failed."""
+    failed = 0
+    for number, data in enumerate(stream, start=1):
+        if not data.strip():
+            continue
+        record_id = None
+        try:
+            record = _parse_line(data)
+            record_id = record.get("id")
+            results = editor.candidates(*_record_fields(record, number), count)
+        except (BadInput, GenerationError) as exc:
+            failed += 1
+            print(f"diffchat: {name}:{number}: {exc}", file=sys.stderr)
+            _emit({"id": record_id, "line": number, "error": str(exc)})
+            continue
+        extra = {"candidates": [result.target for result in results]} if count > 1 else {}
+        _emit(_record(results[0], id=record_id, line=number, **extra))
+    return failed

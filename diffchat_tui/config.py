@@ -1,0 +1,82 @@
+"""Typed settings: defaults < config.toml < DIFFCHAT_* environment < command-line flags."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from diffchat_tui import paths
+
+
+class LLMSettings(BaseModel):
+    """The language model that rewrites prompts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "embedded"
+    """`embedded`, a path to a .gguf file, or a hub reference `OWNER/REPO/FILE.gguf`."""
+    lora: str | None = None
+    """Optional LoRA adapter GGUF applied on top of the model."""
+    url: str | None = None
+    """OpenAI-compatible server (llama-server, vLLM, Ollama); when set, no local model is loaded."""
+    url_model: str | None = None
+    """Model name sent to the server; the server's default when unset."""
+    prompt_format: Literal["auto", "fewshot-v1", "diffchat-v1"] = "auto"
+    """`auto` uses what the model declares in its GGUF metadata."""
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    """0 is greedy: the same input gives the same prompt."""
+    candidate_temperature: float = Field(0.8, ge=0.0, le=2.0)
+    """Used for the extra candidates of `-n`, which must differ from the first."""
+    seed: int = 0
+    max_tokens: int = Field(96, ge=8, le=1024)
+    n_ctx: int = Field(2048, ge=512)
+    n_threads: int | None = Field(None, ge=1)
+    """CPU threads; unset means every core (llama.cpp's own default uses half and is 2x slower)."""
+    n_gpu_layers: int = -1
+    """-1 offloads every layer when llama.cpp was built with GPU support."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable. The file lives at `diffchat config path`."""
+
+    model_config = SettingsConfigDict(env_prefix="DIFFCHAT_", env_nested_delimiter="__", extra="ignore")
+
+    llm: LLMSettings = LLMSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win; the file is looked up at call time so DIFFCHAT_HOME is honoured.
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=paths.config_file())
+        return init_settings, env_settings, toml
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning a broken file or variable into one line the user can act on."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from diffchat_tui.core.errors import BadInput
+
+    try:
+        return Settings()
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{paths.config_file()}: not valid TOML ({exc})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BadInput(f"bad setting {where}: {first['msg']} (in {paths.config_file()} or DIFFCHAT_*)") from None

@@ -1,0 +1,73 @@
+"""Untrusted text in, safe text out: user input and model output alike."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from diffchat_tui.core.errors import BadInput
+
+# ECMA-48 sequences: CSI, OSC/DCS/APC/PM/SOS strings (ended by BEL or ST), then lone two-byte escapes.
+_ESCAPE_SEQUENCE = re.compile(
+    r"""
+    \x1b\[[0-?]*[ -/]*[@-~]                       # CSI ... final byte
+    | \x9b[0-?]*[ -/]*[@-~]                       # 8-bit CSI
+    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)  # string sequences
+    | \x1b[ -/]*[0-~]                             # two-byte escapes (ESC c, ESC 7, charset picks)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+# C0 and C1 controls plus DEL; whitespace controls are turned into spaces first.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+MAX_SOURCE_CHARS = 1000
+"""CLIP reads 77 tokens; a source far longer than this is not a prompt and would crowd the context."""
+MAX_INSTRUCTION_CHARS = 300
+
+
+def strip_escapes(text: str) -> str:
+    """Remove terminal escape sequences and control characters, keeping newlines and tabs."""
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
+def one_line(text: str) -> str:
+    """Collapse every run of whitespace, newlines included, into one space."""
+    return _WHITESPACE_RUN.sub(" ", text).strip()
+
+
+@dataclass
+class CleanInput:
+    """A validated field of user input plus the warnings worth telling the user."""
+
+    text: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def clean_user_text(raw: str, what: str, max_chars: int) -> CleanInput:
+    """Validate one field of user input: strip escapes, refuse empty text, cut oversized text.
+
+    Raises BadInput (exit code 2) when nothing usable is left.
+    """
+    warnings: list[str] = []
+    stripped = strip_escapes(raw)
+    if stripped != raw:
+        warnings.append(f"{what}: removed control or escape characters")
+    text = one_line(stripped)
+    if not text:
+        raise BadInput(f"{what} is empty")
+    if len(text) > max_chars:
+        cut = text[:max_chars]
+        # Cut at a phrase or word boundary so the model does not see half a word.
+        boundary = max(cut.rfind(","), cut.rfind(" "))
+        text = (cut[:boundary] if boundary > max_chars // 2 else cut).rstrip(" ,")
+        warnings.append(f"{what}: {len(one_line(stripped))} characters is too long; cut to {len(text)}")
+    return CleanInput(text, warnings)
+
+
+def decode_utf8(data: bytes, what: str) -> str:
+    """Decode bytes strictly; invalid UTF-8 is bad input, not something to guess at."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{what} is not valid UTF-8 (byte {exc.start})") from None

@@ -1,0 +1,143 @@
+"""llama.cpp in-process through llama-cpp-python: GGUF, LoRA adapters, GPU offload."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+from diffchat_tui import paths
+from diffchat_tui.core.errors import ModelError
+from diffchat_tui.core.prompting import FORMAT_METADATA_KEY
+from diffchat_tui.engines.llm import ContextOverflow
+from diffchat_tui.engines.models import ResolvedModel, read_gguf_string
+
+
+def default_threads() -> int:
+    """Every core we may run on; llama.cpp's own default takes half and decodes 2x slower."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+class LlamaCppEngine:
+    """One model loaded once and kept warm; the KV cache carries over between calls."""
+
+    def __init__(
+        self,
+        model: ResolvedModel,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        n_gpu_layers: int = -1,
+    ) -> None:
+        self.model = model
+        self.name = model.name
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or default_threads()
+        self.n_gpu_layers = n_gpu_layers
+        self.declared_format: str | None = None
+        self._llama = None
+
+    def load(self) -> float:
+        if self._llama is not None:
+            return 0.0
+        started = time.perf_counter()
+        import llama_cpp
+
+        offload = self.n_gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
+        try:
+            self._llama = llama_cpp.Llama(
+                model_path=str(self.model.path),
+                lora_path=str(self.model.lora) if self.model.lora else None,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_gpu_layers=offload,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            what = f"{self.model.path}" + (f" with adapter {self.model.lora}" if self.model.lora else "")
+            raise ModelError(f"llama.cpp cannot load {what}: {exc}") from None
+        declared = self._llama.metadata.get(FORMAT_METADATA_KEY)
+        if self.model.lora is not None:
+            declared = read_gguf_string(self.model.lora, FORMAT_METADATA_KEY) or declared
+        self.declared_format = declared
+        return time.perf_counter() - started
+
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        temperature: float,
+        seed: int,
+        max_tokens: int,
+        stop: list[str],
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        self.load()
+        try:
+            chunks = self._llama.create_chat_completion(
+                messages=messages,
+                temperature=temperature,
+                seed=seed,
+                max_tokens=max_tokens,
+                stop=stop,
+                stream=True,
+            )
+            for chunk in chunks:
+                if cancel is not None and cancel.is_set():
+                    chunks.close()
+                    return
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+        except ValueError as exc:
+            if "exceed context window" in str(exc):
+                raise ContextOverflow(str(exc)) from None
+            raise
+
+    def prime(self, prefix: list[dict[str, str]]) -> None:
+        """Restore the KV state of the fixed prompt prefix from disk, or compute and save it.
+
+        Later processes then skip the prefix's prefill (the few-shot examples are most of a request).
+        """
+        import hashlib
+
+        import llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.load()
+        llama = self._llama
+        template = llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            return
+        text = Jinja2ChatFormatter(template, eos_token="", bos_token="", add_generation_prompt=False)(messages=prefix).prompt
+        tokens = llama.tokenize(text.encode(), add_bos=False, special=True)
+        if llama.n_tokens >= len(tokens) and list(llama.input_ids[: len(tokens)]) == tokens:
+            return  # this process already holds the prefix
+        llama.reset()
+        model_files = [self.model.path, self.model.lora] if self.model.lora else [self.model.path]
+        identity = [llama_cpp.__version__, text, self.n_ctx] + [(str(p), p.stat().st_size, p.stat().st_mtime) for p in model_files]
+        key = hashlib.sha256(repr(identity).encode()).hexdigest()[:24]
+        state_file = paths.cache_dir() / "kv" / f"prefix-{key}.bin"
+        if state_file.is_file():
+            loaded = (llama_cpp.llama_token * self.n_ctx)()
+            count = ctypes.c_size_t(0)
+            ok = llama_cpp.llama_state_load_file(
+                llama.ctx, str(state_file).encode(), loaded, self.n_ctx, ctypes.byref(count)
+            )
+            if ok and list(loaded[: count.value]) == tokens:
+                llama.input_ids[: count.value] = tokens
+                llama.n_tokens = count.value
+                return
+            llama.reset()  # a stale or corrupt file: recompute it below
+        llama.eval(tokens)
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = state_file.with_suffix(f".{os.getpid()}.tmp")
+        array = (llama_cpp.llama_token * len(tokens))(*tokens)
+        if llama_cpp.llama_state_save_file(llama.ctx, str(partial).encode(), array, len(tokens)):
+            partial.replace(state_file)  # atomic: a reader never sees half a file

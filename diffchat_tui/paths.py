@@ -1,0 +1,51 @@
+"""Where diffchat keeps things: XDG directories, or all under DIFFCHAT_HOME when it is set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "diffchat"
+HOME_ENV = "DIFFCHAT_HOME"
+
+
+def _home() -> Path | None:
+    value = os.environ.get(HOME_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def config_dir() -> Path:
+    if home := _home():
+        return home / "config"
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME)
+
+
+def data_dir() -> Path:
+    """Sessions, images and trained models: things a user would be sad to lose."""
+    if home := _home():
+        return home / "data"
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME)
+
+
+def cache_dir() -> Path:
+    """Things that can be rebuilt: converted models, sampling caches."""
+    if home := _home():
+        return home / "cache"
+    from platformdirs import user_cache_path
+
+    return user_cache_path(APP_NAME)
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+def package_assets_dir() -> Path:
+    """`assets/` in a source checkout, or its copy inside an installed wheel."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_assets"
+    return installed if installed.is_dir() else package.parent / "assets"

@@ -1,0 +1,76 @@
+"""Every test runs against a temporary home, offline, with real models only."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Before anything imports huggingface_hub: tests never touch the network.
+os.environ["HF_HUB_OFFLINE"] = "1"
+# huggingface_hub reads its cache location once, at import: give the whole run an empty one.
+os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="diffchat-test-hub-")
+
+
+@pytest.fixture(autouse=True)
+def temp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh DIFFCHAT_HOME per test, and no DIFFCHAT_* settings leaking in."""
+    for name in list(os.environ):
+        if name.startswith("DIFFCHAT_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    monkeypatch.setenv("DIFFCHAT_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedded_path() -> Path:
+    from diffchat_tui.engines.models import embedded_gguf
+
+    return embedded_gguf()
+
+
+@pytest.fixture(scope="session")
+def llama_engine():
+    """The real embedded model through real llama.cpp, loaded once for the session."""
+    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+    from diffchat_tui.engines.models import resolve_llm
+
+    engine = LlamaCppEngine(resolve_llm("embedded"))
+    engine.load()
+    return engine
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+@pytest.fixture
+def cli(temp_home: Path):
+    """Run `diffchat` as a user would: a real process, real exit code, real stdout/stderr."""
+
+    def run(*args: str, stdin: bytes | str = b"", env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        proc = subprocess.run(
+            [sys.executable, "-m", "diffchat_tui", *args],
+            input=data,
+            capture_output=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+        )
+        return Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+    return run

@@ -1,0 +1,110 @@
+"""The editor on the real embedded model through real llama.cpp."""
+
+import threading
+
+import pytest
+
+from diffchat_tui.core.errors import GenerationError
+from diffchat_tui.core.prompting import FORMAT_METADATA_KEY, Turn, comparable
+from diffchat_tui.engines.editor import Editor, GenerationOptions
+from diffchat_tui.engines.llm import ContextOverflow
+
+
+def test_edit_gives_a_clean_changed_prompt_with_timings(llama_engine):
+    result = Editor(llama_engine).edit("a cat on a sofa", "make it cyberpunk at night")
+    assert result.target and "\n" not in result.target
+    assert comparable(result.target) != comparable("a cat on a sofa")
+    assert result.model == "embedded"
+    assert result.timings.tokens > 0 and result.timings.total_s >= result.timings.ttft_s > 0
+
+
+def test_greedy_decoding_is_repeatable(llama_engine):
+    editor = Editor(llama_engine)
+    first = editor.edit("a red car in the desert", "add a storm")
+    assert editor.edit("a red car in the desert", "add a storm").target == first.target
+
+
+def test_candidates_are_distinct(llama_engine):
+    results = Editor(llama_engine).candidates("a lighthouse on a cliff", "make it a watercolor", 3)
+    targets = [comparable(result.target) for result in results]
+    assert len(results) == 3 and len(set(targets)) == 3
+
+
+def test_the_embedded_base_declares_no_format_so_it_gets_few_shot(llama_engine):
+    assert FORMAT_METADATA_KEY not in llama_engine._llama.metadata
+    assert Editor(llama_engine).prompt_format == "fewshot-v1"
+    assert Editor(llama_engine, GenerationOptions(prompt_format="diffchat-v1")).prompt_format == "diffchat-v1"
+
+
+def test_cancel_stops_the_stream_after_the_current_token(llama_engine):
+    cancel = threading.Event()
+    pieces = []
+    messages = [{"role": "user", "content": "Write a long story about a dragon."}]
+    for piece in llama_engine.stream(messages, temperature=0, seed=0, max_tokens=64, stop=[], cancel=cancel):
+        pieces.append(piece)
+        cancel.set()
+    assert len(pieces) == 1
+
+
+def test_an_overflowing_conversation_continues_from_the_current_prompt():
+    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+    from diffchat_tui.engines.models import resolve_llm
+
+    small = LlamaCppEngine(resolve_llm("embedded"), n_ctx=512)
+    long_target = ", ".join(["a castle on a hill with many towers and flags"] * 4)
+    history = [Turn(f"change number {i}", long_target) for i in range(8)]
+    warnings = []
+    result = Editor(small, warn=warnings.append).edit("a castle", "make it night", history)
+    assert result.source == long_target
+    assert result.target
+    assert "outgrew the model's context" in warnings[0]
+    with pytest.raises(ContextOverflow):
+        list(small.stream([{"role": "user", "content": "castle " * 600}], temperature=0, seed=0, max_tokens=8, stop=[]))
+
+
+class GarbageEngine:
+    """Fault injection: a model that answers only blank lines."""
+
+    name = "garbage"
+    declared_format = None
+
+    def load(self):
+        return 0.0
+
+    def stream(self, messages, **options):
+        yield "\n\n  \n"
+
+
+def test_a_model_that_gives_nothing_usable_is_an_error():
+    with pytest.raises(GenerationError, match="gave no usable prompt"):
+        Editor(GarbageEngine()).edit("a cat", "add a hat")
+
+
+class EscapingEngine(GarbageEngine):
+    """Fault injection: model output trying to drive the terminal."""
+
+    def stream(self, messages, **options):
+        yield from ["\x1b]0;owned\x07", "a cat, ", "\x1b[31mred hat\x1b[0m"]
+
+
+def test_model_output_never_carries_escape_sequences():
+    assert Editor(EscapingEngine()).edit("a cat", "add a red hat").target == "a cat, red hat"
+
+
+def test_the_prefix_state_is_saved_once_and_restored_in_a_new_engine(temp_home):
+    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+    from diffchat_tui.engines.models import resolve_llm
+
+    first = Editor(LlamaCppEngine(resolve_llm("embedded"))).edit("a red barn", "make it autumn")
+    (state_file,) = (temp_home / "cache" / "kv").glob("prefix-*.bin")
+
+    restored_engine = LlamaCppEngine(resolve_llm("embedded"))
+    restored = Editor(restored_engine)
+    restored.load()
+    assert restored_engine._llama.n_tokens > 100  # the few-shot prefix came back from disk
+    assert restored.edit("a red barn", "make it autumn").target == first.target
+
+    state_file.write_bytes(b"not a llama.cpp state file")
+    recomputed_engine = LlamaCppEngine(resolve_llm("embedded"))
+    assert Editor(recomputed_engine).edit("a red barn", "make it autumn").target == first.target
+    assert state_file.stat().st_size > 1_000_000  # rewritten
