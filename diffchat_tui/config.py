@@ -41,6 +41,8 @@ class LLMSettings(BaseModel):
     """CPU threads; unset means every core (llama.cpp's own default uses half and is 2x slower)."""
     n_gpu_layers: int = -1
     """-1 offloads every layer when llama.cpp was built with GPU support."""
+    prefix_cache: bool = True
+    """Keep the KV state of the fixed prompt prefix in the cache dir, so a new process skips its prefill."""
 
 
 class Settings(BaseSettings):

@@ -79,9 +79,7 @@ class Editor:
             return
         started = time.perf_counter()
         self.engine.load()
-        prime = getattr(self.engine, "prime", None)
-        if prime is not None:
-            prime(fixed_prefix(self.prompt_format))
+        self.engine.prime(fixed_prefix(self.prompt_format))
         self._pending_load_s += time.perf_counter() - started
         self._loaded = True
 

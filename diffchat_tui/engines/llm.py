@@ -24,6 +24,10 @@ class LLMEngine(Protocol):
         """Load the model if needed; returns the seconds it took (0 when already loaded)."""
         ...
 
+    def prime(self, prefix: list[dict[str, str]]) -> None:
+        """Get ready for requests that start with these messages (restore or compute their KV state)."""
+        ...
+
     def stream(
         self,
         messages: list[dict[str, str]],
@@ -52,4 +56,5 @@ def make_engine(settings: LLMSettings) -> LLMEngine:
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,
+        prefix_cache=settings.prefix_cache,
     )

@@ -43,6 +43,9 @@ class OpenAIHTTPEngine:
         self._client = client
         return time.perf_counter() - started
 
+    def prime(self, prefix: list[dict[str, str]]) -> None:
+        """Nothing to do: the server manages its own prompt cache."""
+
     def stream(
         self,
         messages: list[dict[str, str]],

@@ -33,12 +33,14 @@ class LlamaCppEngine:
         n_ctx: int = 2048,
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
+        prefix_cache: bool = True,
     ) -> None:
         self.model = model
         self.name = model.name
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
         self.n_gpu_layers = n_gpu_layers
+        self.prefix_cache = prefix_cache
         self.declared_format: str | None = None
         self._llama = None
 
@@ -112,6 +114,8 @@ class LlamaCppEngine:
 
         self.load()
         llama = self._llama
+        if not self.prefix_cache:
+            return
         template = llama.metadata.get("tokenizer.chat_template")
         if not template:
             return

@@ -71,6 +71,9 @@ class GarbageEngine:
     def load(self):
         return 0.0
 
+    def prime(self, prefix):
+        pass
+
     def stream(self, messages, **options):
         yield "\n\n  \n"
 
@@ -108,3 +111,12 @@ def test_the_prefix_state_is_saved_once_and_restored_in_a_new_engine(temp_home):
     recomputed_engine = LlamaCppEngine(resolve_llm("embedded"))
     assert Editor(recomputed_engine).edit("a red barn", "make it autumn").target == first.target
     assert state_file.stat().st_size > 1_000_000  # rewritten
+
+
+def test_the_prefix_cache_can_be_turned_off(temp_home):
+    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+    from diffchat_tui.engines.models import resolve_llm
+
+    engine = LlamaCppEngine(resolve_llm("embedded"), prefix_cache=False)
+    assert Editor(engine).edit("a red barn", "make it autumn").target
+    assert not (temp_home / "cache" / "kv").exists()

@@ -1,0 +1,1 @@
+"""Pure Python: no torch, llama_cpp, diffusers or textual imports, ever."""

@@ -1,0 +1,1 @@
+"""Everything that runs a model, each kind behind a small Protocol."""

@@ -1,0 +1,1 @@
+"""Model building: InstructPE data, SFT and RL through TRL, GGUF export and evaluation."""
