@@ -48,7 +48,7 @@ class LLMSettings(BaseModel):
 class Settings(BaseSettings):
     """Everything configurable. The file lives at `diffchat config path`."""
 
-    model_config = SettingsConfigDict(env_prefix="DIFFCHAT_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DIFFCHAT_", env_nested_delimiter="__", extra="forbid")
 
     llm: LLMSettings = LLMSettings()
 

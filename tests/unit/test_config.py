@@ -38,7 +38,11 @@ def test_broken_toml_is_one_line_bad_input():
 
 @pytest.mark.parametrize(
     ("text", "where"),
-    [('[llm]\ntemperature = "hot"\n', "llm.temperature"), ("[llm]\nmodle = 'x'\n", "llm.modle")],
+    [
+        ('[llm]\ntemperature = "hot"\n', "llm.temperature"),
+        ("[llm]\nmodle = 'x'\n", "llm.modle"),
+        ("[lm]\nmodel = 'x'\n", "lm"),
+    ],
 )
 def test_bad_values_and_typos_name_the_setting(text, where):
     write_config(text)
