@@ -38,6 +38,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_edit.py
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_render.py
 
 clean:
 	rm -rf $(VENV)

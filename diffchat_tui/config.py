@@ -45,12 +45,54 @@ class LLMSettings(BaseModel):
     """Keep the KV state of the fixed prompt prefix in the cache dir, so a new process skips its prefill."""
 
 
+class ImageSettings(BaseModel):
+    """The diffusion model that renders target prompts, and how it runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "stabilityai/sd-turbo"
+    """A hub id or diffusers folder, or a single-file .safetensors checkpoint (with single_file_config)."""
+    single_file_config: str | None = None
+    """A diffusers folder or hub id whose configs describe a single-file checkpoint."""
+    caption_model: str = "Salesforce/blip-image-captioning-base"
+    """Turns a picture without generation metadata into a source prompt."""
+    device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+    """auto: CUDA in fp16, then Apple MPS, then the CPU in fp32."""
+    steps: int | None = Field(None, ge=1, le=200)
+    """Unset: what suits the model (sd-turbo: 2)."""
+    cfg_scale: float | None = Field(None, ge=0.0, le=30.0)
+    width: int | None = Field(None, ge=64, le=4096, multiple_of=8)
+    height: int | None = Field(None, ge=64, le=4096, multiple_of=8)
+    sampler: str | None = None
+    """An A1111 sampler name (Euler, Euler a, DPM++ 2M, DDIM, ...); unset keeps the model's own."""
+    negative_prompt: str = ""
+    strength: float = Field(0.5, ge=0.0, le=1.0)
+    """img2img: how far a render may move away from the input picture."""
+    attention_slicing: bool = False
+    """Less GPU memory, a little slower."""
+    cpu_offload: bool = False
+    """Keep only the running part of the pipeline on a small GPU."""
+    metadata: bool = True
+    """Write A1111 `parameters` and our `diffchat` chunk into every PNG."""
+
+
+class UISettings(BaseModel):
+    """How things look in the terminal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_protocol: Literal["auto", "kitty", "sixel", "halfcell", "unicode", "off"] = "auto"
+    """How pictures are drawn; auto asks the terminal."""
+
+
 class Settings(BaseSettings):
     """Everything configurable. The file lives at `diffchat config path`."""
 
     model_config = SettingsConfigDict(env_prefix="DIFFCHAT_", env_nested_delimiter="__", extra="forbid")
 
     llm: LLMSettings = LLMSettings()
+    image: ImageSettings = ImageSettings()
+    ui: UISettings = UISettings()
 
     @classmethod
     def settings_customise_sources(

@@ -74,3 +74,20 @@ def cli(temp_home: Path):
         return Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny random-weight SD pipeline, captioner and CLIP, built once by our own code."""
+    from diffchat_tui.engines.tiny import build_tiny_models
+
+    return build_tiny_models(tmp_path_factory.mktemp("tiny") / "models")
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_models):
+    from diffchat_tui.engines.image_diffusers import DiffusersEngine
+
+    engine = DiffusersEngine(str(tiny_models["image"]), device="cpu")
+    engine.load()
+    return engine

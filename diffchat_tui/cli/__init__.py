@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from diffchat_tui import __version__
-from diffchat_tui.cli import config_cmd, edit, models_cmd
+from diffchat_tui.cli import config_cmd, edit, models_cmd, render_cmd
 from diffchat_tui.core.errors import DiffchatError
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("edit", epilog=edit.EXAMPLES)(edit.edit)
+app.command("render")(render_cmd.render)
+app.command("info")(render_cmd.info)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")
 

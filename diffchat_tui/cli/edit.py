@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Optional
 
 import typer
 
+from diffchat_tui.cli import imaging
 from diffchat_tui.core.errors import BadInput, GenerationError
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text, decode_utf8
 
 if TYPE_CHECKING:
+    from PIL.Image import Image
+
     from diffchat_tui.engines.editor import Editor, EditResult
+    from diffchat_tui.engines.image import RenderResult
 
 EXAMPLES = """
 Examples:
@@ -23,6 +28,8 @@ Examples:
   echo "a cat on a sofa" | diffchat edit - -i "add a red umbrella" -i "make it a watercolor" --json
 
   diffchat edit --batch edits.jsonl > targets.jsonl
+
+  diffchat edit --image photo.png -i "make it winter" --render winter.png --show
 """
 
 
@@ -37,6 +44,13 @@ def edit(
     instructions: Annotated[
         Optional[list[str]],
         typer.Option("-i", "--instruction", help="What to change, in plain words. Repeat for a multi-turn edit."),
+    ] = None,
+    image: Annotated[
+        Optional[Path],
+        typer.Option("--image", help="Start from a picture: its metadata's prompt, else a caption.", dir_okay=False),
+    ] = None,
+    render: Annotated[
+        Optional[Path], typer.Option("--render", help="Render the final prompt to this PNG.", dir_okay=False)
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per result, with timings.")] = False,
     batch: Annotated[
@@ -58,27 +72,58 @@ def edit(
     temperature: Annotated[
         Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="0 (the default) is greedy.")
     ] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed.")] = None,
+    seed: Annotated[
+        Optional[int], typer.Option("--seed", help="Sampling seed, and the render's (else the --image's own).")
+    ] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=8, max=1024, help="Answer length cap.")] = None,
+    image_model: imaging.ImageModel = None,
+    caption_model: imaging.CaptionModel = None,
+    steps: imaging.Steps = None,
+    cfg: imaging.Cfg = None,
+    size: imaging.Size = None,
+    negative: imaging.Negative = None,
+    sampler: imaging.Sampler = None,
+    strength: imaging.Strength = None,
+    no_metadata: imaging.NoMetadata = False,
+    show: imaging.Show = False,
+    preview: imaging.Preview = None,
 ) -> None:
     """Rewrite a Stable Diffusion prompt by plain-word instructions and print the target prompt.
 
     Plain output is the final target prompt (one line per candidate); --json prints every turn.
+    With --render the final prompt is also rendered (img2img from --image when given).
     """
     from diffchat_tui.config import load_settings
     from diffchat_tui.engines.editor import Editor, GenerationOptions
     from diffchat_tui.engines.llm import make_engine
 
-    if batch is None and source is None:
-        raise BadInput("give a SOURCE prompt (or - for stdin), or --batch FILE")
-    if batch is not None and (source is not None or instructions):
-        raise BadInput("--batch takes its sources and instructions from the file; drop SOURCE and -i")
+    if batch is None and source is None and image is None:
+        raise BadInput("give a SOURCE prompt (or - for stdin), --image FILE, or --batch FILE")
+    if batch is not None and (source is not None or instructions or image or render):
+        raise BadInput("--batch takes its sources and instructions from the file; drop SOURCE, -i, --image, --render")
+    if source is not None and image is not None:
+        raise BadInput("give a SOURCE prompt or --image, not both")
     if batch is None and not instructions:
         raise BadInput("give at least one -i/--instruction")
 
+    all_settings = load_settings()
     overrides = {"model": model, "lora": lora, "url": llm_url, "temperature": temperature}
     overrides |= {"seed": seed, "max_tokens": max_tokens}
-    settings = load_settings().llm.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    settings = all_settings.llm.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    width, height = imaging.parse_size(size)
+    image_settings = imaging.image_settings(
+        all_settings.image,
+        model=image_model,
+        caption_model=caption_model,
+        steps=steps,
+        cfg_scale=cfg,
+        width=width,
+        height=height,
+        negative_prompt=negative,
+        sampler=sampler,
+        strength=strength,
+        metadata=False if no_metadata else None,
+    )
     options = GenerationOptions(
         temperature=settings.temperature,
         candidate_temperature=settings.candidate_temperature,
@@ -95,11 +140,56 @@ def edit(
             raise typer.Exit(2)
         return
 
-    raw_source = decode_utf8(sys.stdin.buffer.read(), "stdin") if source == "-" else source
-    source_text = _field(raw_source, "source", MAX_SOURCE_CHARS)
     instruction_texts = [_field(text, "instruction", MAX_INSTRUCTION_CHARS) for text in instructions or []]
+    start = _starting_point(source, image, image_settings.caption_model)
     editor = Editor(make_engine(settings), options, warn)
-    run_turns(editor, source_text, instruction_texts, candidates, as_json)
+    turns = run_turns(editor, start.prompt, instruction_texts, candidates)
+    final = turns[-1][0]
+    rendered = render_error = None
+    if render is not None:
+        from diffchat_tui.core.errors import ModelError
+        from diffchat_tui.engines.image_files import file_sha256
+
+        own = {
+            "source_prompt": start.prompt,
+            "instructions": instruction_texts,
+            "parent_sha256": file_sha256(image) if image else None,
+            "llm": editor.engine.name,
+            "prompt_format": editor.prompt_format,
+            "image_model": image_settings.model,
+        }
+        render_seed = seed if seed is not None else (start.seed if start.seed is not None else settings.seed)
+        try:
+            rendered = imaging.render_to_file(
+                image_settings, final.target, render, seed=render_seed, init_image=start.image, diffchat=own
+            )
+        except ModelError as exc:  # the prompt is still worth having
+            render_error = exc
+    _print_turns(turns, len(instruction_texts) > 1, candidates > 1, as_json, render if rendered else None, rendered)
+    if rendered is not None and show:
+        imaging.show_image(rendered.image, preview or all_settings.ui.image_protocol)
+    if render_error is not None:
+        print(f"diffchat: error: {render_error}", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+@dataclass
+class StartingPoint:
+    prompt: str
+    image: Image | None = None
+    seed: int | None = None
+
+
+def _starting_point(source: str | None, image: Path | None, caption_model: str) -> StartingPoint:
+    """The source prompt: given, read from stdin, or taken from a picture (metadata, else a caption)."""
+    if image is not None:
+        from diffchat_tui.engines.caption import Captioner, prompt_from_image
+
+        found = prompt_from_image(image, Captioner(caption_model))
+        print(f"diffchat: source prompt from {found.how}", file=sys.stderr)
+        return StartingPoint(found.prompt, found.image, found.seed)
+    raw = decode_utf8(sys.stdin.buffer.read(), "stdin") if source == "-" else source
+    return StartingPoint(_field(raw or "", "source", MAX_SOURCE_CHARS))
 
 
 def _field(raw: str, what: str, max_chars: int) -> str:
@@ -134,22 +224,39 @@ def _emit(obj: dict[str, Any]) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
 
 
-def run_turns(editor: Editor, source: str, instructions: list[str], count: int, as_json: bool) -> None:
-    """Apply instructions one after another; each turn sees the earlier ones."""
+def run_turns(editor: Editor, source: str, instructions: list[str], count: int) -> list[list[EditResult]]:
+    """Apply instructions one after another; each turn sees the earlier ones (through the first candidate)."""
     from diffchat_tui.core.prompting import Turn
 
     history: list[Turn] = []
-    results: list[EditResult] = []
-    for turn_index, instruction in enumerate(instructions):
+    turns = []
+    for instruction in instructions:
         results = editor.candidates(source, instruction, count, history)
         history.append(Turn(instruction, results[0].target))
-        if as_json:
-            for index, result in enumerate(results):
-                extra = {"turn": turn_index + 1} if len(instructions) > 1 else {}
-                _emit(_record(result, **extra, **({"candidate": index + 1} if count > 1 else {})))
+        turns.append(results)
+    return turns
+
+
+def _print_turns(
+    turns: list[list[EditResult]],
+    numbered: bool,
+    several: bool,
+    as_json: bool,
+    image_path: Path | None,
+    rendered: RenderResult | None,
+) -> None:
     if not as_json:
-        for result in results:
+        for result in turns[-1]:
             print(result.target, flush=True)
+        return
+    for turn_index, results in enumerate(turns):
+        for index, result in enumerate(results):
+            extra: dict[str, Any] = {"turn": turn_index + 1} if numbered else {}
+            extra |= {"candidate": index + 1} if several else {}
+            record = _record(result, **extra)
+            if rendered is not None and turn_index == len(turns) - 1 and index == 0:
+                record |= {"image": str(image_path), "seed": rendered.request.seed, "render_s": round(rendered.seconds, 4)}
+            _emit(record)
 
 
 def _parse_line(data: bytes) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="List the language models diffchat can use and where their files live.")
@@ -35,3 +38,22 @@ def list_models() -> None:
     if settings.url:
         table.add_row(Text(settings.url), "http", "-", "-", "-", "configured server (llm.url)")
     Console(highlight=False).print(table)
+
+
+@app.command("make-tiny")
+def make_tiny(
+    folder: Annotated[Path, typer.Argument(help="Where to write them (created).", file_okay=False)],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random weights.")] = 0,
+) -> None:
+    """Write tiny random-weight models: an SD pipeline at FOLDER, a captioner and a CLIP beside it.
+
+    Use them to try diffchat with no model hub: --image-model FOLDER --caption-model FOLDER/captioner.
+    The pictures are noise; every code path is real.
+    """
+    from diffchat_tui.core.errors import BadInput
+    from diffchat_tui.engines.tiny import build_tiny_models
+
+    if folder.exists() and any(folder.iterdir()):
+        raise BadInput(f"{folder} is not empty")
+    for what, where in build_tiny_models(folder, seed).items():
+        print(f"{what:<10} {where}")

@@ -1,0 +1,102 @@
+"""`diffchat render` (prompt → PNG) and `diffchat info` (what a picture says about itself)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from diffchat_tui.cli import imaging
+
+
+def render(
+    prompt: Annotated[str, typer.Argument(help="The prompt to render.", show_default=False)],
+    out: Annotated[Path, typer.Option("-o", "--out", help="The PNG to write.", dir_okay=False)],
+    image: Annotated[
+        Optional[Path], typer.Option("--image", help="img2img: start from this picture.", dir_okay=False)
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Render seed (a CPU generator: same picture everywhere).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was rendered as JSON.")] = False,
+    image_model: imaging.ImageModel = None,
+    steps: imaging.Steps = None,
+    cfg: imaging.Cfg = None,
+    size: imaging.Size = None,
+    negative: imaging.Negative = None,
+    sampler: imaging.Sampler = None,
+    strength: imaging.Strength = None,
+    no_metadata: imaging.NoMetadata = False,
+    show: imaging.Show = False,
+    preview: imaging.Preview = None,
+) -> None:
+    """Render a prompt to a PNG that carries A1111-compatible generation metadata."""
+    from diffchat_tui.config import load_settings
+    from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text
+    from diffchat_tui.engines.image_files import file_sha256, open_image
+
+    settings = load_settings()
+    width, height = imaging.parse_size(size)
+    image_settings = imaging.image_settings(
+        settings.image,
+        model=image_model,
+        steps=steps,
+        cfg_scale=cfg,
+        width=width,
+        height=height,
+        negative_prompt=negative,
+        sampler=sampler,
+        strength=strength,
+        metadata=False if no_metadata else None,
+    )
+    text = clean_user_text(prompt, "prompt", MAX_SOURCE_CHARS).text
+    init_image = open_image(image)[0] if image else None
+    own = {"parent_sha256": file_sha256(image) if image else None, "image_model": image_settings.model}
+    result = imaging.render_to_file(image_settings, text, out, seed=seed, init_image=init_image, diffchat=own)
+    if as_json:
+        request = result.request
+        print(json.dumps({
+            "image": str(out), "prompt": request.prompt, "seed": request.seed, "steps": request.steps,
+            "cfg_scale": request.cfg_scale, "size": [request.width, request.height], "sampler": result.sampler,
+            "model": result.model, "render_s": round(result.seconds, 4),
+        }, ensure_ascii=False))
+    else:
+        print(out)
+    if show:
+        imaging.show_image(result.image, preview or settings.ui.image_protocol)
+
+
+def info(
+    image: Annotated[Path, typer.Argument(help="A PNG from diffchat, A1111, ComfyUI or Fooocus.", dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Print the generation parameters embedded in a picture."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from diffchat_tui.core.errors import BadInput
+    from diffchat_tui.core.text import strip_escapes
+    from diffchat_tui.engines.image_files import read_generation_info
+
+    found = read_generation_info(image)
+    if found is None:
+        raise BadInput(f"{image} carries no generation metadata diffchat can read")
+    if as_json:
+        data = {"format": found.source, "prompt": found.prompt, "negative_prompt": found.negative_prompt}
+        print(json.dumps(data | {"parameters": found.params, "diffchat": found.diffchat}, ensure_ascii=False))
+        return
+    # Metadata is someone else's text: no escapes reach the terminal and no markup is interpreted.
+    table = Table(show_header=False, box=None)
+    table.add_row("format", found.source)
+    table.add_row("prompt", Text(strip_escapes(found.prompt)))
+    if found.negative_prompt:
+        table.add_row("negative", Text(strip_escapes(found.negative_prompt)))
+    for key, value in found.params.items():
+        table.add_row(Text(strip_escapes(key)), Text(strip_escapes(value)))
+    for key in ("source_prompt", "instructions", "parent_sha256", "llm", "image_model"):
+        if found.diffchat.get(key):
+            value = found.diffchat[key]
+            shown = " → ".join(value) if isinstance(value, list) else str(value)
+            table.add_row(Text(f"diffchat {key}"), Text(strip_escapes(shown)))
+    Console(highlight=False).print(table)

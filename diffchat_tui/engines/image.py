@@ -1,0 +1,77 @@
+"""What an image engine is asked for and gives back, and the small interface every engine offers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+Progress = Callable[[int, int], None]
+"""Called after each denoising step with (steps done, total steps)."""
+
+SAMPLERS = {
+    # A1111's sampler names → diffusers scheduler classes (and options).
+    "Euler": ("EulerDiscreteScheduler", {}),
+    "Euler a": ("EulerAncestralDiscreteScheduler", {}),
+    "DPM++ 2M": ("DPMSolverMultistepScheduler", {}),
+    "DPM++ 2M Karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
+    "DPM++ SDE": ("DPMSolverSinglestepScheduler", {}),
+    "DDIM": ("DDIMScheduler", {}),
+    "LMS": ("LMSDiscreteScheduler", {}),
+    "PNDM": ("PNDMScheduler", {}),
+    "UniPC": ("UniPCMultistepScheduler", {}),
+    "Heun": ("HeunDiscreteScheduler", {}),
+}
+
+
+class RenderCancelled(Exception):
+    """The render was cancelled between two steps."""
+
+
+@dataclass
+class RenderRequest:
+    """Everything one render depends on; unset fields take the model's defaults."""
+
+    prompt: str
+    negative_prompt: str = ""
+    seed: int = 0
+    steps: int | None = None
+    cfg_scale: float | None = None
+    width: int | None = None
+    height: int | None = None
+    sampler: str | None = None
+    """An A1111 name from SAMPLERS; None keeps the model's own scheduler."""
+    init_image: Image | None = None
+    """Set for img2img: the render starts from this picture."""
+    strength: float = 0.5
+    """img2img only: 0 keeps the input, 1 ignores it."""
+
+
+@dataclass
+class RenderResult:
+    image: Image
+    request: RenderRequest
+    """The request with every default filled in: what was really rendered."""
+    model: str
+    sampler: str
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Facts for the metadata: RNG source, device, dtype, library versions."""
+
+
+class ImageEngine(Protocol):
+    name: str
+
+    def load(self) -> float:
+        """Load the pipeline if needed; returns the seconds it took (0 when already warm)."""
+        ...
+
+    def render(
+        self, request: RenderRequest, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> RenderResult:
+        """txt2img, or img2img when request.init_image is set."""
+        ...
