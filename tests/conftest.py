@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,3 +94,37 @@ def tiny_engine(tiny_models):
     engine = DiffusersEngine(str(tiny_models["image"]), device="cpu")
     engine.load()
     return engine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url(embedded_path):
+    """A real OpenAI-compatible server on loopback: llama-cpp-python's own, serving the embedded model."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_path), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--verbose", "false"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/v1/models", timeout=1):
+                    break
+            except OSError:  # refused while the server starts
+                pass
+            assert proc.poll() is None, "the llama.cpp server exited"
+            assert time.monotonic() < deadline, "the llama.cpp server did not start"
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

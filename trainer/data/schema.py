@@ -1,0 +1,130 @@
+"""The InstructPE record: the released four fields plus our optional extras, validated strictly."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+
+from diffchat_tui.core.prompting import comparable
+from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS
+
+MAX_TARGET_CHARS = MAX_SOURCE_CHARS
+"""A target is a prompt too; anything longer than a source may be is not one."""
+
+# Prompts and instructions are one line: a newline or escape in training data would teach the model to emit one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str) -> str:
+    if _CONTROL.search(text):
+        raise ValueError("contains a newline, tab or control character")
+    return text
+
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_line)]
+Prompt = Annotated[Line, StringConstraints(max_length=MAX_TARGET_CHARS)]
+Instruction = Annotated[Line, StringConstraints(max_length=MAX_INSTRUCTION_CHARS)]
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether phrase occurs in text as whole words, ignoring case and punctuation."""
+    return PhraseIndex(text).has(phrase)
+
+
+class PhraseIndex:
+    """A text normalized once, to test many phrases against it."""
+
+    def __init__(self, text: str) -> None:
+        self.padded = f" {comparable(text)} "
+
+    def has(self, phrase: str) -> bool:
+        wanted = comparable(phrase)
+        return bool(wanted) and f" {wanted} " in self.padded
+
+
+class HistoryTurn(BaseModel):
+    """An earlier turn of a multi-turn record: what was asked and the target it produced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instruction: Instruction
+    target: Prompt
+
+
+class Checks(BaseModel):
+    """Phrases that score a target exactly: compliance (include/exclude) and preservation (keep)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    must_include: list[Line] = Field(default_factory=list)
+    """Things the instruction asked for: added objects, the new style, the new colour."""
+    must_exclude: list[Line] = Field(default_factory=list)
+    """Things the instruction took away: removed objects, the replaced subject, the old style."""
+    keep: list[Line] = Field(default_factory=list)
+    """Source content the instruction did not touch; a faithful target still has it."""
+
+    def failures(self, target: str) -> list[str]:
+        """Every way target breaks these checks, each as a short phrase; empty when it passes."""
+        text = PhraseIndex(target)
+        problems = [f"lacks {phrase!r}" for phrase in self.must_include if not text.has(phrase)]
+        problems += [f"still has {phrase!r}" for phrase in self.must_exclude if text.has(phrase)]
+        problems += [f"lost {phrase!r}" for phrase in self.keep if not text.has(phrase)]
+        return problems
+
+
+class Record(BaseModel):
+    """One InstructPE example. Unknown fields are allowed and written back unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source_prompt: Prompt
+    """The user's raw prompt, before any beautification."""
+    instruction: Instruction
+    """The latest instruction; earlier ones are in history."""
+    beautified_source_prompt: Prompt
+    beautified_target_prompt: Prompt
+    category: Line | None = None
+    history: list[HistoryTurn] = Field(default_factory=list)
+    checks: Checks | None = None
+    heldout: StrictBool = False
+    """True when the record uses phrasings or vocabulary kept out of training."""
+
+    @model_validator(mode="after")
+    def _target_passes_its_checks(self) -> Record:
+        if self.checks is not None:
+            problems = self.checks.failures(self.beautified_target_prompt)
+            if problems:
+                raise ValueError(f"beautified_target_prompt fails its checks: {', '.join(problems)}")
+        return self
+
+    def to_json(self) -> dict:
+        """The record as written to JSONL: the fields it was given (extras after the known ones), no defaults added."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+def describe_errors(exc: Exception) -> str:
+    """A pydantic ValidationError as one line a person can act on."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    reasons = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"])
+        kind = error["type"]
+        if kind == "missing":
+            reasons.append(f'missing "{where}"')
+        elif kind == "string_too_short":
+            reasons.append(f'"{where}" is empty')
+        elif kind == "string_too_long":
+            reasons.append(f'"{where}" is longer than {error["ctx"]["max_length"]} characters')
+        elif kind in ("string_type", "bool_type", "list_type", "model_type", "dict_type"):
+            wanted = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list"}.get(kind, "an object")
+            reasons.append(f'"{where}" must be {wanted}')
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            reasons.append(f'"{where}": {message}' if where else message)
+    shown = reasons[:3] + ([f"and {len(reasons) - 3} more"] if len(reasons) > 3 else [])
+    return "; ".join(shown)
