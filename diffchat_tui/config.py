@@ -83,6 +83,14 @@ class UISettings(BaseModel):
 
     image_protocol: Literal["auto", "kitty", "sixel", "halfcell", "unicode", "off"] = "auto"
     """How pictures are drawn; auto asks the terminal."""
+    render: bool = True
+    """Render each new prompt in the TUI (toggle with F2); off is prompt-only mode."""
+    candidates: int = Field(1, ge=1, le=8)
+    """Above 1 the TUI offers that many targets per instruction and records which one you keep."""
+    lock_seed: bool = True
+    """Keep the seed across edits so each edit is compared like for like."""
+    keys: dict[str, str] = {}
+    """Key bindings by id, e.g. {undo = "ctrl+u"}; `diffchat` F1 lists the ids."""
 
 
 class Settings(BaseSettings):

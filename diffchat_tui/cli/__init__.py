@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from diffchat_tui import __version__
-from diffchat_tui.cli import config_cmd, edit, models_cmd, render_cmd
+from diffchat_tui.cli import config_cmd, data_cmd, edit, models_cmd, render_cmd, tui
 from diffchat_tui.core.errors import DiffchatError
 
 app = typer.Typer(
     name="diffchat",
     help="Chat with a text-to-image model: plain-word instructions rewrite Stable Diffusion prompts.",
     invoke_without_command=True,
+    rich_markup_mode="rich",
     add_completion=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -22,8 +23,10 @@ app = typer.Typer(
 app.command("edit", epilog=edit.EXAMPLES)(edit.edit)
 app.command("render")(render_cmd.render)
 app.command("info")(render_cmd.info)
+app.command("open")(tui.open_image)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(data_cmd.app, name="data")
 
 
 def _version(value: bool) -> None:
@@ -35,13 +38,20 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
+    resume: Annotated[bool, typer.Option("--continue", "-c", help="Resume the last session.")] = False,
+    session: Annotated[Optional[int], typer.Option("--session", help="Resume this session.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="embedded, a .gguf path, or OWNER/REPO/FILE.gguf.")] = None,
+    lora: Annotated[Optional[str], typer.Option("--lora", help="LoRA adapter GGUF to apply.")] = None,
+    llm_url: Annotated[Optional[str], typer.Option("--llm-url", help="OpenAI-compatible server.")] = None,
+    image_model: Annotated[Optional[str], typer.Option("--image-model", help="Diffusers folder or hub id.")] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Chat with a text-to-image model from the terminal."""
-    if ctx.invoked_subcommand is None:  # the TUI will open here; until then, say what there is
-        print(ctx.get_help())
+    """Chat with a text-to-image model from the terminal. With no command, open the interactive session."""
+    ctx.obj = {"model": model, "lora": lora, "url": llm_url, "image_model": image_model}
+    if ctx.invoked_subcommand is None:
+        tui.open_tui(ctx.obj, resume=resume, session=session)
 
 
 def fail(message: str, code: int) -> None:

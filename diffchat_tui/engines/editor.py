@@ -96,6 +96,7 @@ class Editor:
         temperature: float,
         seed: int,
         cancel: threading.Event | None,
+        on_piece: Callable[[str], None] | None = None,
     ) -> tuple[str, Timings]:
         timings = Timings(load_s=self._pending_load_s)
         self._pending_load_s = 0.0
@@ -113,6 +114,8 @@ class Editor:
             if not pieces:
                 timings.ttft_s = time.perf_counter() - started
             pieces.append(piece)
+            if on_piece is not None:
+                on_piece(piece)
             # Tokens past the word cap, or looping ones the clean-up drops, are wasted time: stop.
             words = len(clean_target("".join(pieces), instruction).split())
             longest, stalled = (words, 0) if words > longest else (longest, stalled + 1)
@@ -132,17 +135,18 @@ class Editor:
         temperature: float,
         seed: int,
         cancel: threading.Event | None,
+        on_piece: Callable[[str], None] | None = None,
     ) -> EditResult:
         self.load()
         try:
             messages = build_messages(source, instruction, history, self.prompt_format)
-            raw, timings = self._generate(messages, instruction, temperature, seed, cancel)
+            raw, timings = self._generate(messages, instruction, temperature, seed, cancel, on_piece)
         except ContextOverflow:
             if not history:
                 raise GenerationError("the prompt does not fit the model's context; shorten it") from None
             # The latest target already carries every earlier edit, so it can stand in for the history.
             self.warn("the conversation outgrew the model's context; continuing from the current prompt only")
-            return self._attempt(history[-1].target, instruction, (), temperature, seed, cancel)
+            return self._attempt(history[-1].target, instruction, (), temperature, seed, cancel, on_piece)
         target = clean_target(raw, instruction)
         return EditResult(source, instruction, target, self.engine.name, timings, raw)
 
@@ -152,9 +156,10 @@ class Editor:
         instruction: str,
         history: Sequence[Turn] = (),
         cancel: threading.Event | None = None,
+        on_piece: Callable[[str], None] | None = None,
     ) -> EditResult:
         """The target prompt for one instruction; raises GenerationError if the model gives nothing usable."""
-        return self.candidates(source, instruction, 1, history, cancel)[0]
+        return self.candidates(source, instruction, 1, history, cancel, on_piece)[0]
 
     def candidates(
         self,
@@ -163,8 +168,12 @@ class Editor:
         count: int,
         history: Sequence[Turn] = (),
         cancel: threading.Event | None = None,
+        on_piece: Callable[[str], None] | None = None,
     ) -> list[EditResult]:
-        """Up to `count` distinct target prompts; the first is sampled at the main temperature."""
+        """Up to `count` distinct target prompts; the first is sampled at the main temperature.
+
+        on_piece gets every generated piece as it arrives (a UI streams them).
+        """
         options = self.options
         results: list[EditResult] = []
         seen: set[str] = set()
@@ -172,11 +181,13 @@ class Editor:
             if len(results) == count or (cancel is not None and cancel.is_set()):
                 break
             temperature = options.temperature if attempt == 0 else max(options.candidate_temperature, 0.1)
-            result = self._attempt(source, instruction, history, temperature, options.seed + attempt, cancel)
+            result = self._attempt(source, instruction, history, temperature, options.seed + attempt, cancel, on_piece)
             key = comparable(result.target)
             if key and key not in seen:
                 seen.add(key)
                 results.append(result)
+        if not results and cancel is not None and cancel.is_set():
+            return []
         if not results:
             raise GenerationError(f"{self.engine.name} gave no usable prompt for {instruction!r}")
         if len(results) < count:

@@ -1,0 +1,1 @@
+"""SQLite (WAL) sessions and nodes, with ordered migrations; PNG files beside the database."""

@@ -1,0 +1,48 @@
+"""Ordered schema migrations. Append only: the database's user_version counts those applied."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: sessions and the nodes of their edit trees.
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        cursor_node INTEGER
+    );
+    CREATE TABLE nodes (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        parent_id INTEGER REFERENCES nodes(id),
+        kind TEXT NOT NULL CHECK (kind IN ('source', 'edit', 'manual')),
+        instruction TEXT NOT NULL DEFAULT '',
+        prompt TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        image_path TEXT,
+        model TEXT NOT NULL DEFAULT '',
+        choice TEXT CHECK (choice IN ('chosen', 'rejected')),
+        candidate_group TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX nodes_by_session ON nodes(session_id, id);
+    """,
+]
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Apply every migration not applied yet, each in its own transaction; returns the schema version."""
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(f"the database is from a newer diffchat (schema {version} > {len(MIGRATIONS)})")
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        try:
+            connection.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        except sqlite3.Error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)

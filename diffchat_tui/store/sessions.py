@@ -1,0 +1,169 @@
+"""Sessions on disk: every node committed as it is made, so a crash loses at most the turn in flight."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from diffchat_tui import paths
+from diffchat_tui.core.errors import BadInput
+from diffchat_tui.core.session import EditTree, Node
+from diffchat_tui.store.migrations import migrate
+
+DB_NAME = "diffchat.db"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class SessionInfo:
+    id: int
+    title: str
+    created_at: str
+    updated_at: str
+    turns: int
+
+
+class SessionStore:
+    """One SQLite database in WAL mode; each write is its own committed transaction."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or paths.data_dir()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / DB_NAME
+        self._lock = threading.RLock()
+        try:
+            # The TUI writes from worker threads; sqlite3 serialises, and every call commits.
+            self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            migrate(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise BadInput(f"cannot open the session database {self.path}: {exc}") from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT: all of it lands, or none of it."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def images_dir(self, session_id: int) -> Path:
+        folder = self.folder / "images" / f"session-{session_id}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def new_session(self, title: str = "") -> int:
+        now = _now()
+        cursor = self.db.execute(
+            "INSERT INTO sessions (title, created_at, updated_at) VALUES (?, ?, ?)", (title, now, now)
+        )
+        return int(cursor.lastrowid)
+
+    def sessions(self) -> list[SessionInfo]:
+        rows = self.db.execute(
+            "SELECT s.*, (SELECT COUNT(*) FROM nodes n WHERE n.session_id = s.id) AS turns "
+            "FROM sessions s ORDER BY s.updated_at DESC, s.id DESC"
+        ).fetchall()
+        return [SessionInfo(r["id"], r["title"], r["created_at"], r["updated_at"], r["turns"]) for r in rows]
+
+    def last_session(self) -> int | None:
+        row = self.db.execute("SELECT id FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1").fetchone()
+        return int(row["id"]) if row else None
+
+    def exists(self, session_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
+
+    def add_node(self, session_id: int, node: Node, *, move_cursor: bool = True) -> Node:
+        """Insert the node (its id is assigned here) and commit before returning."""
+        node.created_at = node.created_at or _now()
+        with self._transaction():
+            cursor = self.db.execute(
+                "INSERT INTO nodes (session_id, parent_id, kind, instruction, prompt, params, image_path, model, "
+                "choice, candidate_group, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session_id, node.parent_id, node.kind, node.instruction, node.prompt, json.dumps(node.params),
+                    node.image_path, node.model, node.choice, node.candidate_group, node.created_at,
+                ),
+            )
+            node.id = int(cursor.lastrowid)
+            title = node.prompt[:60] if node.parent_id is None else None
+            self.db.execute(
+                "UPDATE sessions SET updated_at = ?, title = CASE WHEN title = '' AND ? IS NOT NULL THEN ? ELSE title END"
+                + (", cursor_node = ?" if move_cursor else "") + " WHERE id = ?",
+                (_now(), title, title, *((node.id,) if move_cursor else ()), session_id),
+            )
+        return node
+
+    def set_image(self, node_id: int, image_path: Path, params: dict[str, Any]) -> None:
+        with self._transaction():
+            self.db.execute(
+                "UPDATE nodes SET image_path = ?, params = ? WHERE id = ?", (str(image_path), json.dumps(params), node_id)
+            )
+
+    def set_choice(self, node_ids: list[int], chosen: int) -> None:
+        """Mark the kept candidate chosen and its siblings rejected, in one transaction."""
+        with self._transaction():
+            for node_id in node_ids:
+                self.db.execute(
+                    "UPDATE nodes SET choice = ? WHERE id = ?", ("chosen" if node_id == chosen else "rejected", node_id)
+                )
+
+    def set_cursor(self, session_id: int, node_id: int | None) -> None:
+        with self._transaction():
+            self.db.execute("UPDATE sessions SET cursor_node = ?, updated_at = ? WHERE id = ?", (node_id, _now(), session_id))
+
+    def load(self, session_id: int) -> EditTree:
+        session = self.db.execute("SELECT cursor_node FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if session is None:
+            raise BadInput(f"no session {session_id} (see the session list in the app)")
+        tree = EditTree(cursor=session["cursor_node"])
+        for row in self.db.execute("SELECT * FROM nodes WHERE session_id = ? ORDER BY id", (session_id,)):
+            tree.add(
+                Node(
+                    id=row["id"], parent_id=row["parent_id"], kind=row["kind"], prompt=row["prompt"],
+                    instruction=row["instruction"], params=json.loads(row["params"]), image_path=row["image_path"],
+                    model=row["model"], choice=row["choice"], candidate_group=row["candidate_group"],
+                    created_at=row["created_at"],
+                )
+            )
+        return tree
+
+    def preference_pairs(self, session_id: int | None = None) -> list[dict[str, Any]]:
+        """Chosen vs rejected candidates of the same turn, with the conversation that led to them."""
+        where = "WHERE c.choice = 'chosen' AND r.choice = 'rejected'" + (" AND c.session_id = ?" if session_id else "")
+        rows = self.db.execute(
+            "SELECT c.session_id, c.id AS chosen_id, r.id AS rejected_id FROM nodes c JOIN nodes r "
+            f"ON r.candidate_group = c.candidate_group AND r.id != c.id {where} ORDER BY c.id, r.id",
+            (session_id,) if session_id else (),
+        ).fetchall()
+        trees: dict[int, EditTree] = {}
+        pairs = []
+        for row in rows:
+            tree = trees.setdefault(row["session_id"], self.load(row["session_id"]))
+            chosen, rejected = tree.nodes[row["chosen_id"]], tree.nodes[row["rejected_id"]]
+            source, turns = tree.conversation(chosen.parent_id)
+            pairs.append({
+                "session": row["session_id"], "source": source, "history": [t.__dict__ for t in turns],
+                "instruction": chosen.instruction, "chosen": chosen.prompt, "rejected": rejected.prompt,
+            })
+        return pairs

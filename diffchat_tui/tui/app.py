@@ -1,0 +1,112 @@
+"""The Textual app: settings, the session store and the warm engines, shared by its screens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from diffchat_tui.config import Settings
+from diffchat_tui.store.sessions import SessionStore
+
+
+@dataclass
+class LaunchOptions:
+    """What the command line asked for."""
+
+    resume: bool = False
+    session_id: int | None = None
+    open_image: Path | None = None
+
+
+class DiffchatApp(App[None]):
+    TITLE = "diffchat"
+    CSS_PATH = "app.tcss"
+    # Every binding has an id, so `[ui.keys]` in config.toml can remap it; the session's own are on MainScreen.
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="help"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(self, settings: Settings, options: LaunchOptions | None = None, store: SessionStore | None = None):
+        super().__init__()
+        self.settings = settings
+        self.options = options or LaunchOptions()
+        self.store = store or SessionStore()
+        self.rendering = settings.ui.render
+        self._editor = None
+        self._image_engine = None
+
+    def on_mount(self) -> None:
+        from diffchat_tui.tui.screens.main import MainScreen
+
+        if self.settings.ui.keys:
+            self.set_keymap(self.settings.ui.keys)
+        self.push_screen(MainScreen())
+
+    # --- engines, loaded lazily inside workers (never on the UI thread) ---
+
+    def editor(self):
+        if self._editor is None:
+            from diffchat_tui.engines.editor import Editor, GenerationOptions
+            from diffchat_tui.engines.llm import make_engine
+
+            llm = self.settings.llm
+            options = GenerationOptions(
+                temperature=llm.temperature,
+                candidate_temperature=llm.candidate_temperature,
+                seed=llm.seed,
+                max_tokens=llm.max_tokens,
+                prompt_format=llm.prompt_format,
+            )
+            editor = Editor(make_engine(llm), options, warn=lambda message: self.call_from_thread(self.notify, message))
+            editor.load()
+            self._editor = editor
+        return self._editor
+
+    def image_engine(self):
+        if self._image_engine is None:
+            from diffchat_tui.cli.imaging import make_image_engine
+
+            engine = make_image_engine(self.settings.image)
+            engine.load()
+            self._image_engine = engine
+        return self._image_engine
+
+    def switch_model(self, spec: str) -> None:
+        """Use another LLM from the next turn on (it loads in the next worker)."""
+        self.settings.llm = self.settings.llm.model_copy(update={"model": spec, "url": None})
+        self._editor = None
+
+    def action_help(self) -> None:
+        from diffchat_tui.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        main = screen if hasattr(screen, "action_regenerate") else None
+        if main is None:
+            return
+        yield SystemCommand("New session", "Start an empty session (the old one stays saved)", main.action_new_session)
+        yield SystemCommand("Open image", "Start from a picture: its metadata's prompt, else a caption", main.action_open_image)
+        yield SystemCommand("Export session", "Write the session as Markdown and JSON", main.action_export)
+        yield SystemCommand("Regenerate", "Ask again for the current version's instruction", main.action_regenerate)
+        yield SystemCommand("Toggle rendering", "Render each version, or prompts only", main.action_toggle_render)
+        yield SystemCommand("Copy prompt", "Copy the current prompt to the clipboard", main.action_copy_prompt)
+        yield SystemCommand("Switch model", "Use another LLM (embedded, a .gguf path, a hub reference)", main.action_switch_model)
+        yield SystemCommand("Open image externally", "Open the current picture in the system viewer", main.action_open_externally)
+        yield SystemCommand("Edit tree", "Jump to any version", main.action_tree)
+
+
+def run_tui(settings: Settings, options: LaunchOptions) -> None:
+    """Open the app. textual-image must be imported before App.run() so it can ask the terminal."""
+    if settings.ui.image_protocol != "off":
+        from diffchat_tui.tui.widgets.preview import image_widget_class
+
+        image_widget_class(settings.ui.image_protocol)
+    DiffchatApp(settings, options).run()

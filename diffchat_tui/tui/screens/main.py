@@ -1,0 +1,396 @@
+"""The session screen: turn log, current prompt, instruction input, picture and parameters."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, TextArea
+
+from diffchat_tui.core.errors import DiffchatError
+from diffchat_tui.core.session import EditTree, Node
+from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text
+from diffchat_tui.tui.widgets.params_bar import ParamsBar
+from diffchat_tui.tui.widgets.preview import PreviewPane
+from diffchat_tui.tui.widgets.turn_log import TurnLog
+
+FIRST_HINT = "Type a Stable Diffusion prompt to start (or /open PATH for a picture)"
+NEXT_HINT = "Say what to change, e.g. make it cyberpunk at night   (Esc cancels · F1 help)"
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+z", "undo", "Undo", id="undo"),
+        Binding("ctrl+y", "redo", "Redo", id="redo"),
+        Binding("ctrl+t", "tree", "Tree", id="tree"),
+        Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate"),
+        Binding("ctrl+s", "use_edited_prompt", "Keep edit", id="use-edited-prompt"),
+        Binding("f2", "toggle_render", "Render on/off", id="toggle-render"),
+        Binding("ctrl+o", "open_image", "Open image", id="open-image"),
+        Binding("ctrl+e", "export", "Export", id="export"),
+        Binding("ctrl+n", "new_session", "New session", id="new-session", show=False),
+        Binding("escape", "cancel", "Cancel", id="cancel", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session_id: int = 0
+        self.edit_tree = EditTree()
+        self.cancel = threading.Event()
+        self.busy = False
+        self.redo_from: int | None = None
+
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        params = {
+            "seed": settings.llm.seed,
+            "steps": settings.image.steps,
+            "cfg_scale": settings.image.cfg_scale,
+            "width": settings.image.width,
+            "height": settings.image.height,
+            "negative_prompt": settings.image.negative_prompt,
+        }
+        with Horizontal(id="body"):
+            with Vertical(id="chat"):
+                yield TurnLog(id="turns")
+                yield Label("current prompt — edit it by hand, ctrl+s keeps the edit", id="prompt-label")
+                yield TextArea(id="prompt", soft_wrap=True, show_line_numbers=False)
+                yield Input(placeholder=FIRST_HINT, id="instruction", max_length=2000)
+            with Vertical(id="side"):
+                yield PreviewPane(settings.ui.image_protocol, id="preview")
+                yield ParamsBar(params, settings.ui.lock_seed, id="params")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        store, options = self.app.store, self.app.options
+        if options.session_id is not None:
+            self.load_session(options.session_id)
+        elif options.resume and store.last_session() is not None:
+            self.load_session(store.last_session())
+        else:
+            self.session_id = store.new_session()
+        self.query_one("#instruction", Input).focus()
+        if options.open_image is not None:
+            self.start_from_image(options.open_image)
+
+    # --- showing state ---
+
+    def load_session(self, session_id: int) -> None:
+        try:
+            self.edit_tree = self.app.store.load(session_id)
+        except DiffchatError as exc:
+            self.notify(str(exc), severity="error")
+            self.session_id = self.app.store.new_session()
+            return
+        self.session_id = session_id
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        current = self.edit_tree.current
+        self.query_one(TurnLog).show(self.edit_tree.turn_log())
+        self.query_one("#prompt", TextArea).text = current.prompt if current else ""
+        self.query_one("#instruction", Input).placeholder = NEXT_HINT if current else FIRST_HINT
+        preview = self.query_one(PreviewPane)
+        if current is None:
+            preview.show(None, "no picture yet")
+        else:
+            preview.show(Path(current.image_path) if current.image_path else None)
+        if current and current.params.get("seed") is not None:
+            self.query_one(ParamsBar).set_seed(int(current.params["seed"]))
+        self.sub_title = f"session {self.session_id} · version {current.id if current else '-'}"
+
+    def move_to(self, node_id: int | None) -> None:
+        self.edit_tree.cursor = node_id
+        self.app.store.set_cursor(self.session_id, node_id)
+        self.refresh_view()
+
+    # --- input ---
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "instruction":
+            return
+        text = event.value.strip()
+        if not text:
+            return
+        if self.busy:
+            self.notify("still working — Esc cancels", severity="warning")
+            return
+        event.input.value = ""
+        if text.startswith("/") and self.slash_command(text):
+            return
+        try:
+            if self.edit_tree.current is None:
+                cleaned = clean_user_text(text, "prompt", MAX_SOURCE_CHARS)
+                self.add_source(cleaned.text)
+            else:
+                cleaned = clean_user_text(text, "instruction", MAX_INSTRUCTION_CHARS)
+                self.run_edit(cleaned.text, self.edit_tree.cursor)
+        except DiffchatError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        for warning in cleaned.warnings:
+            self.notify(warning, severity="warning")
+
+    def slash_command(self, text: str) -> bool:
+        command, _, argument = text.partition(" ")
+        actions = {"/new": self.action_new_session, "/tree": self.action_tree, "/export": self.action_export,
+                   "/help": self.app.action_help}
+        if command == "/open":
+            if argument.strip():
+                self.start_from_image(Path(argument.strip()).expanduser())
+            else:
+                self.action_open_image()
+            return True
+        if actions.get(command):
+            actions[command]()
+            return True
+        return False
+
+    def add_source(self, prompt: str, kind: str = "source", parent: int | None = None, image: str | None = None) -> Node:
+        node = self.app.store.add_node(self.session_id, Node(0, parent, kind, prompt, image_path=image,
+                                                             params=self.render_params()))
+        self.edit_tree.add(node)
+        self.move_to(node.id)
+        if image is None:
+            self.run_render(node)
+        return node
+
+    def render_params(self) -> dict:
+        bar = self.query_one(ParamsBar)
+        params = bar.values()
+        if not bar.seed_locked:
+            params["seed"] = random.randrange(2**31)
+            bar.set_seed(params["seed"])
+        return params
+
+    # --- workers ---
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.query_one("#instruction", Input).placeholder = "working… Esc cancels" if busy else NEXT_HINT
+
+    @work(thread=True, exclusive=True, group="llm")
+    def run_edit(self, instruction: str, parent_id: int | None, regenerate: bool = False) -> None:
+        self.cancel = cancel = threading.Event()
+        log = self.query_one(TurnLog)
+        self.app.call_from_thread(self.set_busy, True)
+        self.app.call_from_thread(log.start_pending, instruction)
+        try:
+            editor = self.app.editor()
+            source, turns = self.edit_tree.conversation(parent_id)
+            count = self.app.settings.ui.candidates
+            results = editor.candidates(
+                source, instruction, count, turns, cancel, on_piece=lambda piece: self.app.call_from_thread(log.stream, piece)
+            )
+        except DiffchatError as exc:
+            self.app.call_from_thread(self.edit_failed, instruction, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a worker error must never take the app down
+            self.app.call_from_thread(self.edit_failed, instruction, f"{type(exc).__name__}: {exc}")
+            return
+        if cancel.is_set() or not results:
+            self.app.call_from_thread(self.edit_failed, instruction, "")
+            return
+        self.app.call_from_thread(self.edit_done, instruction, parent_id, [r.target for r in results], results[0].model)
+
+    def edit_failed(self, instruction: str, message: str) -> None:
+        self.query_one(TurnLog).end_pending()
+        self.set_busy(False)
+        box = self.query_one("#instruction", Input)
+        box.value = instruction  # the user's words are never lost
+        box.cursor_position = len(instruction)
+        if message:
+            self.notify(message, severity="error", timeout=8)
+
+    def edit_done(self, instruction: str, parent_id: int | None, targets: list[str], model: str) -> None:
+        self.query_one(TurnLog).end_pending()
+        self.set_busy(False)
+        group = uuid.uuid4().hex if len(targets) > 1 else None
+        nodes = [
+            self.app.store.add_node(self.session_id, Node(0, parent_id, "edit", target, instruction, model=model,
+                                                          candidate_group=group), move_cursor=False)
+            for target in targets
+        ]
+        for node in nodes:
+            self.edit_tree.add(node)
+        if len(nodes) == 1:
+            self.keep(nodes[0], nodes)
+            return
+        from diffchat_tui.tui.screens.candidates import CandidatesScreen
+
+        def picked(index: int | None) -> None:
+            if index is None:
+                self.app.store.set_choice([n.id for n in nodes], chosen=-1)  # all passed over
+                for node in nodes:
+                    node.choice = "rejected"
+                self.refresh_view()
+                return
+            self.keep(nodes[index], nodes)
+
+        self.app.push_screen(CandidatesScreen(instruction, targets), picked)
+
+    def keep(self, node: Node, group: list[Node]) -> None:
+        if len(group) > 1:
+            self.app.store.set_choice([n.id for n in group], chosen=node.id)
+            for other in group:
+                other.choice = "chosen" if other is node else "rejected"
+        node.params = self.render_params()
+        self.move_to(node.id)
+        self.run_render(node)
+
+    @work(thread=True, exclusive=True, group="render")
+    def run_render(self, node: Node) -> None:
+        if not self.app.rendering:
+            return
+        from diffchat_tui.engines.image import RenderCancelled, RenderRequest
+        from diffchat_tui.engines.image_files import save_png
+
+        preview = self.query_one(PreviewPane)
+        self.render_cancel = cancel = threading.Event()
+        params = dict(node.params or self.app.call_from_thread(self.render_params))
+        try:
+            engine = self.app.image_engine()
+            request = RenderRequest(node.prompt, **{k: v for k, v in params.items() if k != "sampler"})
+            result = engine.render(
+                request, progress=lambda done, total: self.app.call_from_thread(preview.progress, done, total), cancel=cancel
+            )
+            path = self.app.store.images_dir(self.session_id) / f"node-{node.id}.png"
+            source, turns = self.edit_tree.conversation(node.id)
+            own = {"session": self.session_id, "node": node.id, "source_prompt": source,
+                   "instructions": [t.instruction for t in turns], "llm": node.model, "image_model": engine.name}
+            save_png(result, path, metadata=self.app.settings.image.metadata, diffchat=own)
+        except RenderCancelled:
+            self.app.call_from_thread(preview.show, None, "render cancelled")
+            return
+        except DiffchatError as exc:
+            self.app.rendering = False  # prompt-only mode until the user turns it back on
+            self.app.call_from_thread(self.notify, f"{exc} — prompt-only mode (F2 retries)", severity="warning", timeout=10)
+            self.app.call_from_thread(preview.show, None, "prompt-only mode")
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.app.call_from_thread(self.notify, f"render failed: {type(exc).__name__}: {exc}", severity="error")
+            return
+        filled = {**params, "steps": result.request.steps, "cfg_scale": result.request.cfg_scale,
+                  "width": result.request.width, "height": result.request.height}
+        self.app.store.set_image(node.id, path, filled)
+        node.image_path, node.params = str(path), filled
+        if self.edit_tree.cursor == node.id:
+            caption = f"{path.name} · seed {params.get('seed')} · {result.request.width}x{result.request.height}"
+            self.app.call_from_thread(preview.show, path, caption)
+
+    @work(thread=True, exclusive=True, group="open")
+    def start_from_image(self, path: Path) -> None:
+        from diffchat_tui.engines.caption import Captioner, prompt_from_image
+
+        try:
+            found = prompt_from_image(path, Captioner(self.app.settings.image.caption_model))
+        except DiffchatError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        if found.seed is not None:
+            self.app.call_from_thread(self.query_one(ParamsBar).set_seed, found.seed)
+        self.app.call_from_thread(self.add_source, found.prompt, "source", None, str(path.resolve()))
+        self.app.call_from_thread(self.notify, f"prompt from {found.how}")
+
+    # --- actions (keys and the command palette) ---
+
+    def action_cancel(self) -> None:
+        self.cancel.set()
+        if hasattr(self, "render_cancel"):
+            self.render_cancel.set()
+
+    def action_undo(self) -> None:
+        target = self.edit_tree.undo_target()
+        if target is None:
+            self.notify("nothing to undo")
+            return
+        self.redo_from = self.edit_tree.cursor
+        self.move_to(target.id)
+
+    def action_redo(self) -> None:
+        target = self.edit_tree.redo_target(self.redo_from)
+        if target is None:
+            self.notify("nothing to redo")
+            return
+        self.move_to(target.id)
+
+    def action_tree(self) -> None:
+        from diffchat_tui.tui.screens.tree import TreeScreen
+
+        self.app.push_screen(TreeScreen(self.edit_tree), lambda node_id: node_id is not None and self.move_to(node_id))
+
+    def action_regenerate(self) -> None:
+        current = self.edit_tree.current
+        if current is None or current.kind != "edit" or self.busy:
+            self.notify("regenerate needs a version made by an instruction")
+            return
+        self.run_edit(current.instruction, current.parent_id, regenerate=True)
+
+    def action_use_edited_prompt(self) -> None:
+        text = self.query_one("#prompt", TextArea).text
+        current = self.edit_tree.current
+        try:
+            prompt = clean_user_text(text, "prompt", MAX_SOURCE_CHARS).text
+        except DiffchatError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if current is not None and prompt == current.prompt:
+            self.notify("the prompt is unchanged")
+            return
+        self.add_source(prompt, "manual" if current else "source", current.id if current else None)
+
+    def action_toggle_render(self) -> None:
+        self.app.rendering = not self.app.rendering
+        self.notify("rendering on" if self.app.rendering else "prompt-only mode")
+        current = self.edit_tree.current
+        if self.app.rendering and current is not None and not current.image_path:
+            self.run_render(current)
+
+    def action_open_image(self) -> None:
+        from diffchat_tui.tui.screens.ask import AskScreen
+
+        self.app.push_screen(AskScreen("Open which picture?", placeholder="path/to/image.png"),
+                             lambda answer: answer and self.start_from_image(Path(answer).expanduser()))
+
+    def action_new_session(self) -> None:
+        self.session_id = self.app.store.new_session()
+        self.edit_tree = EditTree()
+        self.refresh_view()
+        self.notify(f"new session {self.session_id}")
+
+    def action_export(self) -> None:
+        from diffchat_tui.store.export import export_session
+
+        markdown, data = export_session(self.app.store, self.session_id)
+        self.notify(f"exported to {markdown} and {data.name}", timeout=8)
+
+    def action_copy_prompt(self) -> None:
+        if self.edit_tree.current is not None:
+            self.app.copy_to_clipboard(self.edit_tree.current.prompt)
+            self.notify("prompt copied")
+
+    def action_switch_model(self) -> None:
+        from diffchat_tui.tui.screens.ask import AskScreen
+
+        def switch(spec: str | None) -> None:
+            if spec:
+                self.app.switch_model(spec)
+                self.notify(f"next turns use {spec}")
+
+        self.app.push_screen(AskScreen("Which LLM?", self.app.settings.llm.model, "embedded, a .gguf path, OWNER/REPO/FILE.gguf"), switch)
+
+    def action_open_externally(self) -> None:
+        current = self.edit_tree.current
+        if current is None or not current.image_path:
+            self.notify("no picture for this version")
+            return
+        import click
+
+        click.launch(current.image_path)

@@ -1,0 +1,71 @@
+"""Seed, steps, CFG, size and negative prompt for the next render; the seed is locked by default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Checkbox, Input, Label
+
+
+class ParamsBar(Vertical):
+    def __init__(self, params: dict[str, Any], lock_seed: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.initial = params
+        self.lock_seed = lock_seed
+
+    def compose(self):
+        p = self.initial
+        with Horizontal(classes="param-row"):
+            yield Label("seed")
+            yield Input(str(p.get("seed", 0)), id="seed", type="integer", classes="param wide")
+            yield Checkbox("lock", self.lock_seed, id="lock-seed")
+        with Horizontal(classes="param-row"):
+            yield Label("steps")
+            yield Input(_text(p.get("steps")), id="steps", type="integer", placeholder="auto", classes="param short")
+            yield Label("cfg")
+            yield Input(_text(p.get("cfg_scale")), id="cfg", type="number", placeholder="auto", classes="param short")
+            yield Label("size")
+            yield Input(_size(p), id="size", placeholder="auto", classes="param wide")
+        yield Input(p.get("negative_prompt", ""), id="negative", placeholder="negative prompt", classes="param")
+
+    def values(self) -> dict[str, Any]:
+        """The parameters as typed; empty fields mean the model's default."""
+        def number(widget_id: str, kind):
+            text = self.query_one(f"#{widget_id}", Input).value.strip()
+            try:
+                return kind(text) if text else None
+            except ValueError:
+                return None
+
+        width = height = None
+        size = self.query_one("#size", Input).value.lower().strip()
+        if "x" in size:
+            try:
+                width, height = (int(part) // 8 * 8 for part in size.split("x", 1))
+            except ValueError:
+                width = height = None
+        return {
+            "seed": number("seed", int) or 0,
+            "steps": number("steps", int),
+            "cfg_scale": number("cfg", float),
+            "width": width,
+            "height": height,
+            "negative_prompt": self.query_one("#negative", Input).value.strip(),
+        }
+
+    @property
+    def seed_locked(self) -> bool:
+        return self.query_one("#lock-seed", Checkbox).value
+
+    def set_seed(self, seed: int) -> None:
+        self.query_one("#seed", Input).value = str(seed)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _size(params: dict[str, Any]) -> str:
+    width, height = params.get("width"), params.get("height")
+    return f"{width}x{height}" if width and height else ""

@@ -1,0 +1,29 @@
+"""Screens at a fixed size (140x45) with unicode pictures; update with --snapshot-update after a deliberate change."""
+
+from textual.widgets import Input
+
+from diffchat_tui.tui.app import DiffchatApp
+from tests.tui.conftest import wait_until
+
+SIZE = (140, 45)
+
+
+def test_empty_session(snap_compare, tui_settings):
+    assert snap_compare(DiffchatApp(tui_settings), terminal_size=SIZE)
+
+
+def test_after_one_edit_in_prompt_only_mode(snap_compare, tui_settings):
+    tui_settings.ui = tui_settings.ui.model_copy(update={"render": False})
+    app = DiffchatApp(tui_settings)
+
+    async def two_turns(pilot):
+        for text, kind in (("a cat on a sofa", "source"), ("make it cyberpunk at night", "edit")):
+            app.screen.query_one("#instruction", Input).value = text
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.screen.edit_tree.current and app.screen.edit_tree.current.kind == kind)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=two_turns)
+
+
+def test_help_screen(snap_compare, tui_settings):
+    assert snap_compare(DiffchatApp(tui_settings), terminal_size=SIZE, press=["f1"])
