@@ -30,8 +30,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	  --only-binary llama-cpp-python --editable '.[test]'
 	touch $@
 
+# The interactive session on the embedded model; pictures need an image model (see README).
 run: $(STAMP)
-	$(BIN)/diffchat edit "a cat on a sofa" -i "make it cyberpunk at night" -i "add a red umbrella"
+	$(BIN)/diffchat
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
@@ -39,6 +40,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_edit.py
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_render.py
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_tui.py
 
 clean:
 	rm -rf $(VENV)
