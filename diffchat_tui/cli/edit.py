@@ -110,27 +110,11 @@ def edit(
     overrides = {"model": model, "lora": lora, "url": llm_url, "temperature": temperature}
     overrides |= {"seed": seed, "max_tokens": max_tokens}
     settings = all_settings.llm.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    width, height = imaging.parse_size(size)
     image_settings = imaging.image_settings(
-        all_settings.image,
-        model=image_model,
-        caption_model=caption_model,
-        steps=steps,
-        cfg_scale=cfg,
-        width=width,
-        height=height,
-        negative_prompt=negative,
-        sampler=sampler,
-        strength=strength,
-        metadata=False if no_metadata else None,
+        all_settings.image, size=size, no_metadata=no_metadata, model=image_model, caption_model=caption_model,
+        steps=steps, cfg_scale=cfg, negative_prompt=negative, sampler=sampler, strength=strength,
     )
-    options = GenerationOptions(
-        temperature=settings.temperature,
-        candidate_temperature=settings.candidate_temperature,
-        seed=settings.seed,
-        max_tokens=settings.max_tokens,
-        prompt_format=settings.prompt_format,
-    )
+    options = GenerationOptions.from_settings(settings)
 
     if batch is not None:
         editor = Editor(make_engine(settings), options, warn)

@@ -52,8 +52,12 @@ def parse_size(text: str | None) -> tuple[int | None, int | None]:
     return width, height
 
 
-def image_settings(base: ImageSettings, **overrides: Any) -> ImageSettings:
-    """The configured image settings with the flags the user gave on top."""
+def image_settings(
+    base: ImageSettings, *, size: str | None = None, no_metadata: bool = False, **overrides: Any
+) -> ImageSettings:
+    """The configured image settings with the flags the user gave on top (unset flags keep the config)."""
+    width, height = parse_size(size)
+    overrides |= {"width": width, "height": height, "metadata": False if no_metadata else None}
     return base.model_copy(update={key: value for key, value in overrides.items() if value is not None})
 
 

@@ -36,18 +36,9 @@ def render(
     from diffchat_tui.engines.image_files import file_sha256, open_image
 
     settings = load_settings()
-    width, height = imaging.parse_size(size)
     image_settings = imaging.image_settings(
-        settings.image,
-        model=image_model,
-        steps=steps,
-        cfg_scale=cfg,
-        width=width,
-        height=height,
-        negative_prompt=negative,
-        sampler=sampler,
-        strength=strength,
-        metadata=False if no_metadata else None,
+        settings.image, size=size, no_metadata=no_metadata, model=image_model, steps=steps, cfg_scale=cfg,
+        negative_prompt=negative, sampler=sampler, strength=strength,
     )
     text = clean_user_text(prompt, "prompt", MAX_SOURCE_CHARS).text
     init_image = open_image(image)[0] if image else None

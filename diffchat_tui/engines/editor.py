@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from diffchat_tui.core.errors import GenerationError
 from diffchat_tui.core.prompting import (
@@ -21,6 +22,9 @@ from diffchat_tui.core.prompting import (
     format_for,
 )
 from diffchat_tui.engines.llm import ContextOverflow, LLMEngine
+
+if TYPE_CHECKING:
+    from diffchat_tui.config import LLMSettings
 
 
 @dataclass
@@ -56,6 +60,10 @@ class GenerationOptions:
     seed: int = 0
     max_tokens: int = 96
     prompt_format: str = "auto"
+
+    @classmethod
+    def from_settings(cls, llm: LLMSettings) -> GenerationOptions:
+        return cls(llm.temperature, llm.candidate_temperature, llm.seed, llm.max_tokens, llm.prompt_format)
 
 
 class Editor:

@@ -56,14 +56,9 @@ class DiffchatApp(App[None]):
             from diffchat_tui.engines.llm import make_engine
 
             llm = self.settings.llm
-            options = GenerationOptions(
-                temperature=llm.temperature,
-                candidate_temperature=llm.candidate_temperature,
-                seed=llm.seed,
-                max_tokens=llm.max_tokens,
-                prompt_format=llm.prompt_format,
-            )
-            editor = Editor(make_engine(llm), options, warn=lambda message: self.call_from_thread(self.notify, message))
+            options = GenerationOptions.from_settings(llm)
+            # notify is thread-safe, and warnings come from worker threads.
+            editor = Editor(make_engine(llm), options, warn=lambda message: self.notify(message, severity="warning"))
             editor.load()
             self._editor = editor
         return self._editor

@@ -1,7 +1,6 @@
 """The interactive session, driven by Textual's pilot, on the real embedded LLM and the tiny pipeline."""
 
 import asyncio
-import threading
 import time
 
 from PIL import Image
@@ -10,7 +9,7 @@ from textual.widgets import Input, TextArea
 from diffchat_tui.core.errors import GenerationError
 from diffchat_tui.core.infotext import read_info
 from diffchat_tui.store.sessions import SessionStore
-from diffchat_tui.tui.app import DiffchatApp, LaunchOptions
+from diffchat_tui.tui.app import DiffchatApp
 from diffchat_tui.tui.widgets.turn_log import TurnLog
 from tests.tui.conftest import wait_until
 
@@ -210,5 +209,3 @@ def test_keymap_from_config_and_help(tui_settings):
 
     asyncio.run(scenario())
 
-
-_ = threading  # keeps the import list honest for readers scanning fault-injection helpers

@@ -177,7 +177,7 @@ class MainScreen(Screen[None]):
         self.query_one("#instruction", Input).placeholder = "working… Esc cancels" if busy else NEXT_HINT
 
     @work(thread=True, exclusive=True, group="llm")
-    def run_edit(self, instruction: str, parent_id: int | None, regenerate: bool = False) -> None:
+    def run_edit(self, instruction: str, parent_id: int | None) -> None:
         self.cancel = cancel = threading.Event()
         log = self.query_one(TurnLog)
         self.app.call_from_thread(self.set_busy, True)
@@ -254,7 +254,7 @@ class MainScreen(Screen[None]):
 
         preview = self.query_one(PreviewPane)
         self.render_cancel = cancel = threading.Event()
-        params = dict(node.params or self.app.call_from_thread(self.render_params))
+        params = dict(node.params)
         try:
             engine = self.app.image_engine()
             request = RenderRequest(node.prompt, **{k: v for k, v in params.items() if k != "sampler"})
@@ -331,7 +331,7 @@ class MainScreen(Screen[None]):
         if current is None or current.kind != "edit" or self.busy:
             self.notify("regenerate needs a version made by an instruction")
             return
-        self.run_edit(current.instruction, current.parent_id, regenerate=True)
+        self.run_edit(current.instruction, current.parent_id)
 
     def action_use_edited_prompt(self) -> None:
         text = self.query_one("#prompt", TextArea).text
