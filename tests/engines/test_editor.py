@@ -30,10 +30,15 @@ def test_candidates_are_distinct(llama_engine):
     assert len(results) == 3 and len(set(targets)) == 3
 
 
-def test_the_embedded_base_declares_no_format_so_it_gets_few_shot(llama_engine):
-    assert FORMAT_METADATA_KEY not in llama_engine._llama.metadata
-    assert Editor(llama_engine).prompt_format == "fewshot-v1"
-    assert Editor(llama_engine, GenerationOptions(prompt_format="diffchat-v1")).prompt_format == "diffchat-v1"
+def test_the_plain_base_declares_no_format_so_it_gets_few_shot():
+    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+    from diffchat_tui.engines.models import resolve_llm
+
+    base = LlamaCppEngine(resolve_llm("base"))
+    base.load()
+    assert FORMAT_METADATA_KEY not in base._llama.metadata and base.declared_format is None
+    assert Editor(base).prompt_format == "fewshot-v1"
+    assert Editor(base, GenerationOptions(prompt_format="diffchat-v1")).prompt_format == "diffchat-v1"
 
 
 def test_cancel_stops_the_stream_after_the_current_token(llama_engine):

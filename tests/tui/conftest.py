@@ -12,7 +12,7 @@ except Exception:  # noqa: BLE001 - no terminal here; the app falls back to no p
     pass
 
 
-async def wait_until(pilot, predicate, timeout: float = 60.0, what: str = "condition") -> None:
+async def wait_until(pilot, predicate, timeout: float = 180.0, what: str = "condition") -> None:
     """Let the app run until predicate() holds; fail with a clear message instead of sleeping blindly."""
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -51,3 +51,10 @@ def test_hub_reference_is_served_from_the_cache_offline(embedded_path):
     assert resolved.kind == "hub"
     assert resolved.path.resolve() == embedded_path
     assert ("someone/tiny-GGUF/tiny.gguf", snapshot / "tiny.gguf") in cached_hub_ggufs()
+
+
+def test_base_is_the_embedded_model_without_the_shipped_adapter(embedded_path, tmp_path):
+    resolved = resolve_llm("base")
+    assert (resolved.kind, resolved.path, resolved.lora, resolved.name) == ("base", embedded_path, None, "base")
+    with_adapter = resolve_llm("base", lora=str(embedded_path))
+    assert with_adapter.lora == embedded_path and with_adapter.name == "base+SmolLM2-135M-Instruct.Q4_1.gguf"

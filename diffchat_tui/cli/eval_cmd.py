@@ -1,0 +1,77 @@
+"""`diffchat eval`: models side by side on InstructPE test records (Markdown table, JSON, bar chart)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from diffchat_tui.core.errors import BadInput
+
+EXAMPLES = """
+Examples:
+
+  diffchat eval --data data/test.jsonl --model base --model embedded
+
+  diffchat eval --data data/test.jsonl --model base --model base+runs/x/x-lora-f16.gguf --limit 100 -o runs/eval
+"""
+
+
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", help="InstructPE JSON/JSONL test file.", dir_okay=False)],
+    models: Annotated[
+        Optional[list[str]],
+        typer.Option("--model", help="Model spec (base, embedded, a .gguf path, OWNER/REPO/FILE.gguf, or MODEL+ADAPTER.gguf). Repeat to compare."),
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", help="Folder for report.md, report.json, eval.png, predictions.", file_okay=False)
+    ] = None,
+    limit: Annotated[
+        Optional[int], typer.Option("--limit", min=1, help="Evaluate only N records, spread evenly over the file.")
+    ] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="llama.cpp threads (default: all cores).")] = None,
+    image_model: Annotated[
+        Optional[str], typer.Option("--image-model", help="Render every target and add the RL reward metrics (aesthetic, preference, CI).")
+    ] = None,
+    tiny_scorers: Annotated[
+        Optional[str], typer.Option("--tiny-scorers", help="A tiny CLIP folder: random-weight scorers instead of the hub ones (trials).")
+    ] = None,
+) -> None:
+    """Score each model's edits: instruction compliance, preservation of the rest, and fluency, per category.
+
+    Held-out records (phrasings and vocabulary kept out of training) are reported apart from the rest.
+    The Markdown table goes to stdout; the files go to --output (default: eval-<data name>/).
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from trainer.evaluate import evaluate_records, load_eval_records, markdown, resolve_spec, write_outputs
+
+    specs = models or ["embedded"]
+    if len(set(specs)) != len(specs):
+        raise BadInput("each --model may be given once")
+    records = load_eval_records(data, limit)
+    for spec in specs:  # a missing model fails now, not after the others have run
+        resolve_spec(spec)
+    out_dir = output or Path(f"eval-{data.stem}")
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(spec: str, done: int, total: int) -> None:
+            if spec not in tasks:
+                tasks[spec] = bar.add_task(spec, total=total)
+            bar.update(tasks[spec], completed=done)
+
+        report = evaluate_records(str(data), records, specs, progress=progress, n_threads=threads)
+    written = write_outputs(report, out_dir)
+    sys.stdout.write(markdown(report))
+    if image_model:  # the RL rewards need renders, so they run only when asked (trainer/rl/eval_rewards.py)
+        from trainer.rl.eval_rewards import add_reward_metrics
+
+        sys.stdout.write(add_reward_metrics(report, out_dir, image_model=image_model, tiny_scorers=tiny_scorers))
+    print(f"diffchat: wrote {written['markdown']}, {written['json']}, {written['plot']}", file=sys.stderr)

@@ -1,0 +1,78 @@
+"""`diffchat train`: supervised fine-tuning through TRL, and export of a run to GGUF for the TUI."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from diffchat_tui.core.errors import BadInput
+
+app = typer.Typer(help="Fine-tune a DiffChat model (TRL) and export it to GGUF.")
+
+SFT_HELP = """Supervised fine-tuning with TRL's SFTTrainer.
+
+Config keys and extra flags are TRL SFTConfig / ModelConfig field names (e.g. --max_steps 300
+--learning_rate 5e-4 --use_peft false --model_name_or_path HF_ID), plus ours: train_file,
+eval_file, max_train_records. Flags override the file. Works under `accelerate launch -m diffchat_tui train sft ...`.
+"""
+
+
+@app.command("sft", help=SFT_HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def sft(
+    ctx: typer.Context,
+    config: Annotated[
+        Optional[Path], typer.Option("--config", help="YAML file of option values.", dir_okay=False)
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in output_dir.")] = False,
+) -> None:
+    from trainer.sft import parse_job, train
+
+    overrides = list(ctx.args) + (["--resume", "true"] if resume else [])
+    job = parse_job(config, overrides)
+    out = train(job)
+    print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
+
+
+@app.command("export")
+def export(
+    run: Annotated[Path, typer.Argument(help="A training run folder (train sft's output_dir).", file_okay=False)],
+    to: Annotated[str, typer.Option("--to", help="Output format; gguf is the one there is.")] = "gguf",
+    quant: Annotated[
+        str, typer.Option("--quant", help="f16, q8_0 or q4_k_m (full model); an adapter is f16 or f32.")
+    ] = "f16",
+    adapter: Annotated[
+        bool, typer.Option("--adapter", help="Write the LoRA as a GGUF adapter for the base GGUF (small).")
+    ] = False,
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", help="GGUF file to write (default: inside RUN).", dir_okay=False)
+    ] = None,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Load it in llama.cpp and generate one edit.")] = True,
+) -> None:
+    """Export a run to GGUF: a LoRA adapter (--adapter) or a full model, then check it in llama.cpp."""
+    from trainer.export import QUANTS, export_adapter, export_full, verify_gguf
+
+    if to != "gguf":
+        raise BadInput(f"--to {to}: only gguf is supported")
+    quant = quant.lower()
+    if quant not in QUANTS:
+        raise BadInput(f"--quant {quant}: choose one of {', '.join(QUANTS)}")
+    if not run.is_dir():
+        raise BadInput(f"run folder not found: {run}")
+    if adapter:
+        written = export_adapter(run, output, quant)
+    else:
+        written = export_full(run, output, quant, log=lambda message: print(f"diffchat: {message}", file=sys.stderr))
+    size = written.path.stat().st_size / 1e6
+    print(f"diffchat: wrote {written.path} ({size:.1f} MB)", file=sys.stderr)
+    if verify:
+        check = verify_gguf(written)
+        print(f"diffchat: verified in llama.cpp: {check.source!r} + {check.instruction!r} -> {check.target!r}", file=sys.stderr)
+    print(written.path)
+
+
+from diffchat_tui.cli import rl_cmd  # noqa: E402  (`train rl` lives in its own module)
+
+rl_cmd.register(app)

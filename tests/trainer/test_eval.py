@@ -1,0 +1,42 @@
+"""`diffchat eval`: real llama.cpp models side by side, held-out records apart, Markdown + JSON + PNG."""
+
+from __future__ import annotations
+
+import json
+
+from trainer.evaluate import load_eval_records
+
+
+def test_eval_compares_base_with_an_adapter_and_reports_held_out_apart(cli, tiny_data, tiny_run, tmp_path):
+    from trainer.export import export_adapter
+
+    adapter = export_adapter(tiny_run, tmp_path / "a.gguf").path
+    out = tmp_path / "eval"
+    run = cli("eval", "--data", str(tiny_data["test"]), "--model", "base", "--model", f"base+{adapter}", "-o", str(out), "--threads", "1", timeout=300)
+    assert run.code == 0, run.stderr
+    assert run.stdout.startswith("Evaluation on") and "| base | held-out | 2 |" in run.stdout and "| base | seen | 2 |" in run.stdout
+    assert "**held-out**: compliant / preserved / fluent per category" in run.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert [model["name"] for model in report["models"]] == ["base", f"base+{adapter}"]
+    assert report["models"][0]["prompt_format"] == "fewshot-v1" and report["models"][1]["prompt_format"] == "diffchat-v1"
+    held = report["summary"]["base"]["held-out"]["all"]
+    assert held["n"] == 2 and 0.0 <= held["compliant"] <= 1.0 and 0.0 <= held["fluent"] <= 1.0
+    assert (out / "eval.png").read_bytes()[:4] == b"\x89PNG"
+    predictions = [json.loads(line) for line in (out / "predictions-base.jsonl").read_text().splitlines()]
+    assert len(predictions) == 4 and {"target", "raw", "reference", "score"} <= set(predictions[0])
+
+
+def test_eval_bad_input_is_one_line_exit_2(cli, tmp_path, tiny_data):
+    run = cli("eval", "--data", str(tmp_path / "missing.jsonl"), "--model", "base")
+    assert run.code == 2 and run.stderr_lines == [f"diffchat: error: data file not found: {tmp_path / 'missing.jsonl'}"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"source_prompt": "a cat"}\n')
+    run = cli("eval", "--data", str(bad), "--model", "base")
+    assert run.code == 2 and len(run.stderr_lines) == 1 and "bad.jsonl:1:" in run.stderr
+    run = cli("eval", "--data", str(tiny_data["test"]), "--model", str(tmp_path / "none.gguf"))
+    assert run.code == 2 and len(run.stderr_lines) == 1 and "not found" in run.stderr
+
+
+def test_limit_spreads_over_the_file(tiny_data):
+    records = load_eval_records(tiny_data["test"], limit=2)
+    assert [record.heldout for record in records] == [True, False]

@@ -1,0 +1,226 @@
+"""Evaluate models side by side on InstructPE records: per-category metrics, Markdown, JSON and a bar chart.
+
+Each model runs through the same Editor as `diffchat edit` (same prompt format choice, same
+clean-up), so the numbers describe what a user gets. Held-out records (phrasings and vocabulary
+never seen in training) are reported apart from the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from diffchat_tui.core.errors import BadInput, DiffchatError
+from trainer.metrics import EditScore, score_record, summarize
+
+SPLITS = ("seen", "held-out")
+ALL = "all"
+TABLE_METRICS = (("compliant", "compliant"), ("preservation", "preserved"), ("fluent", "fluent"))
+OVERALL_METRICS = ("compliant", "compliance", "preservation", "fluent", "echoed", "repetitive", "reference_f1", "empty")
+
+
+@dataclass
+class ModelResult:
+    name: str
+    prompt_format: str = ""
+    seconds: float = 0.0
+    load_s: float = 0.0
+    predictions: list[dict] = field(default_factory=list)
+    scores: list[EditScore] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    data: str
+    records: list
+    results: list[ModelResult]
+
+    def split_of(self, index: int) -> str:
+        return "held-out" if self.records[index].heldout else "seen"
+
+    def summary(self) -> dict[str, dict[str, dict[str, dict]]]:
+        """{model: {split: {category or 'all': metrics}}}; splits with no records are left out."""
+        out: dict[str, dict[str, dict[str, dict]]] = {}
+        for result in self.results:
+            per_split: dict[str, dict[str, dict]] = {}
+            for split in SPLITS:
+                members = [i for i in range(len(self.records)) if self.split_of(i) == split]
+                if not members:
+                    continue
+                groups: dict[str, list[EditScore]] = {ALL: [result.scores[i] for i in members]}
+                for i in members:
+                    groups.setdefault(self.records[i].category or "(none)", []).append(result.scores[i])
+                per_split[split] = {name: summarize(groups[name]) for name in [ALL, *sorted(k for k in groups if k != ALL)]}
+            out[result.name] = per_split
+        return out
+
+
+def load_eval_records(path: Path, limit: int | None = None) -> list:
+    """Every record of a test file (a bad row stops with its line number); limit keeps every k-th for balance."""
+    from trainer.data.io import load_records
+
+    if not path.is_file():
+        raise BadInput(f"data file not found: {path}")
+    loaded = load_records(path)
+    if loaded.errors:
+        more = f" (and {len(loaded.errors) - 1} more bad rows)" if len(loaded.errors) > 1 else ""
+        raise BadInput(f"{loaded.errors[0].located(str(path))}{more}")
+    records = loaded.records
+    if not records:
+        raise BadInput(f"{path} has no records")
+    if limit and limit < len(records):
+        step = len(records) / limit
+        records = [records[int(i * step)] for i in range(limit)]
+    return records
+
+
+def resolve_spec(spec: str):
+    """A model spec as `resolve_llm` takes it, or MODEL+ADAPTER.gguf to try an adapter before shipping it."""
+    from diffchat_tui.engines.models import resolve_llm
+
+    model, plus, adapter = spec.rpartition("+")
+    if plus and model and adapter.endswith(".gguf") and not Path(spec).exists():
+        return resolve_llm(model, lora=adapter)
+    return resolve_llm(spec)
+
+
+def run_model(spec: str, records: Sequence, progress: Callable[[int], None] = lambda done: None, n_threads: int | None = None) -> ModelResult:
+    """Edit every record with one model (greedy); an edit with no usable answer scores as an empty prompt."""
+    from diffchat_tui.core.prompting import Turn
+    from diffchat_tui.engines.editor import Editor
+    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+    engine = LlamaCppEngine(resolve_spec(spec), n_threads=n_threads)
+    editor = Editor(engine)
+    result = ModelResult(name=spec)
+    started = time.perf_counter()
+    for index, record in enumerate(records):
+        history = [Turn(turn.instruction, turn.target) for turn in record.history]
+        try:
+            edited = editor.edit(record.source_prompt, record.instruction, history)
+            target, raw = edited.target, edited.raw
+            result.load_s += edited.timings.load_s
+        except DiffchatError as exc:
+            if index == 0 and not editor._loaded:
+                raise  # the model itself failed to load: no point going on
+            target, raw = "", f"error: {exc}"
+        score = score_record(target, record)
+        result.scores.append(score)
+        result.predictions.append(
+            {"index": index, "category": record.category, "heldout": record.heldout, "source": record.source_prompt,
+             "instruction": record.instruction, "target": target, "raw": raw,
+             "reference": record.beautified_target_prompt, "score": score.as_dict()}  # fmt: skip
+        )
+        progress(index + 1)
+    result.seconds = time.perf_counter() - started
+    result.prompt_format = editor.prompt_format
+    return result
+
+
+def evaluate(data: Path, specs: Sequence[str], limit: int | None = None, progress=None, n_threads: int | None = None) -> Report:
+    """Run every model over the same records. progress(model, done, total) is called as edits finish."""
+    return evaluate_records(str(data), load_eval_records(data, limit), specs, progress, n_threads)
+
+
+def evaluate_records(data: str, records: Sequence, specs: Sequence[str], progress=None, n_threads: int | None = None) -> Report:
+    results = []
+    for spec in dict.fromkeys(specs):
+        callback = (lambda done, spec=spec: progress(spec, done, len(records))) if progress else (lambda done: None)
+        results.append(run_model(spec, records, callback, n_threads))
+    return Report(data, list(records), results)
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def markdown(report: Report) -> str:
+    """The overall table (per split), then per-category compliant / preserved / fluent for each model."""
+    summary = report.summary()
+    names = [result.name for result in report.results]
+    lines = [f"Evaluation on `{report.data}` ({len(report.records)} records). Shares in %.", ""]
+    header = ["model", "split", "n", *OVERALL_METRICS, "s/edit"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for result in report.results:
+        per_edit = result.seconds / max(len(report.records), 1)
+        for split, groups in summary[result.name].items():
+            row = groups[ALL]
+            cells = [result.name, split, str(row["n"]), *(_pct(row[key]) for key in OVERALL_METRICS), f"{per_edit:.2f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+    for split in SPLITS:
+        categories = {category for name in names for category in summary[name].get(split, {})}
+        if not categories:
+            continue
+        lines += ["", f"**{split}**: compliant / preserved / fluent per category", ""]
+        header = ["category", "n"] + [f"{name} {label}" for name in names for _, label in TABLE_METRICS]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for category in [ALL, *sorted(categories - {ALL})]:
+            n = summary[names[0]][split][category]["n"]
+            cells = [category, str(n)]
+            for name in names:
+                row = summary[name][split][category]
+                cells += [_pct(row[key]) for key, _ in TABLE_METRICS]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: Report, out: Path) -> Path:
+    """Grouped bars: compliant, preserved and fluent for each model, one panel per split."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = report.summary()
+    splits = [split for split in SPLITS if any(split in summary[r.name] for r in report.results)]
+    figure, axes = plt.subplots(1, len(splits), figsize=(5 * len(splits), 4), dpi=100, squeeze=False)
+    width = 0.8 / len(report.results)
+    for axis, split in zip(axes[0], splits):
+        for offset, result in enumerate(report.results):
+            row = summary[result.name][split][ALL]
+            values = [100 * (row[key] or 0) for key, _ in TABLE_METRICS]
+            positions = [i + offset * width for i in range(len(TABLE_METRICS))]
+            axis.bar(positions, values, width, label=result.name)
+        axis.set_xticks([i + width * (len(report.results) - 1) / 2 for i in range(len(TABLE_METRICS))])
+        axis.set_xticklabels([label for _, label in TABLE_METRICS])
+        axis.set_ylim(0, 100)
+        axis.set_ylabel("%")
+        axis.set_title(f"{split} (n={summary[report.results[0].name][split][ALL]['n']})")
+        axis.grid(axis="y", alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out)
+    plt.close(figure)
+    return out
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in Path(name).name or name)
+
+
+def write_outputs(report: Report, out_dir: Path) -> dict[str, Path]:
+    """report.md, report.json, eval.png and one predictions JSONL per model."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {"markdown": out_dir / "report.md", "json": out_dir / "report.json", "plot": out_dir / "eval.png"}
+    written["markdown"].write_text(markdown(report), encoding="utf-8")
+    document = {
+        "data": report.data,
+        "records": len(report.records),
+        "models": [
+            {"name": r.name, "prompt_format": r.prompt_format, "seconds": round(r.seconds, 2), "load_s": round(r.load_s, 3)}
+            for r in report.results
+        ],
+        "summary": report.summary(),
+    }
+    written["json"].write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    plot(report, written["plot"])
+    for result in report.results:
+        path = out_dir / f"predictions-{_safe(result.name)}.jsonl"
+        with path.open("w", encoding="utf-8") as handle:
+            for row in result.predictions:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        written[f"predictions:{result.name}"] = path
+    return written

@@ -1,0 +1,196 @@
+"""Text-side edit metrics: instruction compliance, preservation of the rest, and fluency guards.
+
+Pure Python (no torch), so evaluation and the text-only RL reward (DESIGN.md §6) share them.
+Phrases are compared as whole words after core.prompting.comparable, the same way the data's
+own checks are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from diffchat_tui.core.prompting import MAX_TARGET_WORDS, comparable
+from trainer.data.builder import INSTRUCTION_WORDS
+
+REQUEST_WORDS = INSTRUCTION_WORDS
+"""Words of a request, not of a prompt (the builder keeps every target free of them): a target with one pasted the instruction."""
+STOPWORDS = frozenset(
+    "a an the and or of in on at with by for to from into onto over under near its it is are be this that".split()
+)
+ECHO_MIN_WORDS = 3
+"""A run of this many instruction words, copied into the target, counts as echoed."""
+REPEAT_NGRAM = 3
+
+
+def _padded(text: str) -> str:
+    return f" {comparable(text)} "
+
+
+def has_phrase(text: str, phrase: str) -> bool:
+    """Whether phrase occurs in text as whole words, ignoring case and punctuation."""
+    wanted = comparable(phrase)
+    return bool(wanted) and f" {wanted} " in _padded(text)
+
+
+def content_words(text: str) -> list[str]:
+    return [word for word in comparable(text).split() if word not in STOPWORDS]
+
+
+def is_repetitive(text: str) -> bool:
+    """A comma phrase said twice, or a 3-word run that occurs twice: the marks of a looping model."""
+    phrases = [comparable(phrase) for phrase in text.split(",")]
+    phrases = [phrase for phrase in phrases if phrase]
+    if len(phrases) != len(set(phrases)):
+        return True
+    words = comparable(text).split()
+    grams = [tuple(words[i : i + REPEAT_NGRAM]) for i in range(len(words) - REPEAT_NGRAM + 1)]
+    return len(grams) != len(set(grams))
+
+
+def echoes_instruction(text: str, instruction: str, allowed: str = "") -> bool:
+    """The target pasted the request: words of asking, or 3 instruction words in a row, two of them absent from `allowed`.
+
+    `allowed` is text whose words may rightly appear (the source, the reference, the asked-for phrases), so
+    "a red kite in the sky" is not an echo of "add a red kite in the sky", but "I'd prefer the hat" is.
+    """
+    padded = _padded(text)
+    if any(f" {comparable(word)} " in padded for word in REQUEST_WORDS):
+        return True
+    words, permitted = comparable(instruction).split(), set(comparable(allowed).split()) | STOPWORDS
+    for start in range(len(words) - ECHO_MIN_WORDS + 1):
+        gram = words[start : start + ECHO_MIN_WORDS]
+        if f" {' '.join(gram)} " in padded and sum(word not in permitted for word in gram) >= 2:
+            return True
+    return False
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """Bag-of-words F1 between two prompts (content words only)."""
+    predicted, wanted = content_words(prediction), content_words(reference)
+    if not predicted or not wanted:
+        return float(predicted == wanted)
+    common = sum(min(predicted.count(word), wanted.count(word)) for word in set(predicted))
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(wanted)
+    return 2 * precision * recall / (precision + recall)
+
+
+def derived_checks(current: str, reference: str) -> tuple[list[str], list[str], list[str]]:
+    """(include, exclude, keep) words when a record has no checks: what the reference added, dropped and kept.
+
+    current is the beautified prompt before the edit, so beautification alone adds nothing to include.
+    """
+    before, after = set(content_words(current)), set(content_words(reference))
+    ordered = list(dict.fromkeys(content_words(current) + content_words(reference)))
+    include = [word for word in ordered if word in after and word not in before]
+    exclude = [word for word in ordered if word in before and word not in after]
+    keep = [word for word in ordered if word in before and word in after]
+    return include, exclude, keep
+
+
+@dataclass
+class EditScore:
+    """How one target prompt does on one edit. Fractions are in [0, 1]; None where nothing was asked."""
+
+    include_rate: float | None
+    """Share of the things asked for that are present."""
+    exclude_rate: float | None
+    """Share of the things to take away that are gone."""
+    compliant: bool
+    """Everything asked for is present and everything to take away is gone."""
+    preservation: float | None
+    """Share of the untouched source content that is still there."""
+    repetitive: bool
+    echoed: bool
+    length_ok: bool
+    words: int
+    reference_f1: float | None = None
+    missing: list[str] = field(default_factory=list)
+    leftover: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+
+    @property
+    def fluent(self) -> bool:
+        return self.length_ok and not self.repetitive and not self.echoed
+
+    @property
+    def compliance(self) -> float:
+        """Partial credit: the mean of the include and exclude rates that apply (1 when nothing was asked)."""
+        rates = [rate for rate in (self.include_rate, self.exclude_rate) if rate is not None]
+        return sum(rates) / len(rates) if rates else 1.0
+
+    def reward(self, weights: tuple[float, float, float] = (0.5, 0.3, 0.2)) -> float:
+        """One number in [0, 1] for the text-only reward: compliance, preservation, fluency."""
+        preservation = 1.0 if self.preservation is None else self.preservation
+        w_c, w_p, w_f = weights
+        return (w_c * self.compliance + w_p * preservation + w_f * float(self.fluent)) / (w_c + w_p + w_f)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "fluent": self.fluent, "compliance": self.compliance}
+
+
+def score_edit(
+    prediction: str,
+    *,
+    instruction: str,
+    source: str = "",
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    keep: Sequence[str] = (),
+    reference: str | None = None,
+    max_words: int = MAX_TARGET_WORDS,
+) -> EditScore:
+    """Score a (cleaned) target prompt against what the edit asked for and what it should keep."""
+    missing = [phrase for phrase in include if not has_phrase(prediction, phrase)]
+    leftover = [phrase for phrase in exclude if has_phrase(prediction, phrase)]
+    lost = [phrase for phrase in keep if not has_phrase(prediction, phrase)]
+    words = len(prediction.split())
+    allowed = " , ".join([source, reference or "", *include])
+    return EditScore(
+        include_rate=1 - len(missing) / len(include) if include else None,
+        exclude_rate=1 - len(leftover) / len(exclude) if exclude else None,
+        compliant=words > 0 and not missing and not leftover,
+        preservation=1 - len(lost) / len(keep) if keep else None,
+        repetitive=is_repetitive(prediction),
+        echoed=echoes_instruction(prediction, instruction, allowed),
+        length_ok=0 < words <= max_words,
+        words=words,
+        reference_f1=token_f1(prediction, reference) if reference is not None else None,
+        missing=missing,
+        leftover=leftover,
+        lost=lost,
+    )
+
+
+def score_record(prediction: str, record) -> EditScore:
+    """Score against an InstructPE record: its checks when it has them, else what its reference target changed."""
+    reference = record.beautified_target_prompt
+    current = record.history[-1].target if record.history else record.source_prompt
+    if record.checks is not None:
+        include, exclude, keep = record.checks.must_include, record.checks.must_exclude, record.checks.keep
+    else:
+        before = record.history[-1].target if record.history else record.beautified_source_prompt
+        include, exclude, keep = derived_checks(before, reference)
+    return score_edit(
+        prediction, instruction=record.instruction, source=current, include=include, exclude=exclude, keep=keep, reference=reference
+    )
+
+
+SUMMARY_KEYS = ("compliant", "compliance", "preservation", "fluent", "echoed", "repetitive", "length_ok", "reference_f1", "empty")
+
+
+def summarize(scores: Iterable[EditScore]) -> dict[str, float | int | None]:
+    """Means over a group of scores (booleans as shares); None-valued parts are averaged where they apply."""
+    scores = list(scores)
+    summary: dict[str, float | int | None] = {"n": len(scores)}
+    for key in SUMMARY_KEYS:
+        if key == "empty":
+            values = [float(score.words == 0) for score in scores]
+        else:
+            values = [getattr(score, key) for score in scores]
+            values = [float(value) for value in values if value is not None]
+        summary[key] = round(sum(values) / len(values), 4) if values else None
+    return summary
+

@@ -1,0 +1,386 @@
+"""RL rewards (DESIGN.md §6): aesthetics, preference against the user's intent, content integrity, and text.
+
+Each image scorer is a small class with a default hub id, a `tiny` variant built on the tiny CLIP
+of engines/tiny.py, and a batched `score`. Only safetensors are loaded (a .pth head only with
+torch.load(weights_only=True)) and trust_remote_code stays off. `RewardModel` scores the candidates
+of one request; `combine` normalizes each term over them and weights them into R.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from diffchat_tui.core.errors import BadInput, ModelError
+from diffchat_tui.core.prompting import Turn
+
+DEFAULT_CLIP = "openai/clip-vit-large-patch14"
+"""CLIP ViT-L/14: the embedding the LAION aesthetic head was trained on, and the integrity embedding."""
+DEFAULT_AESTHETIC_HEAD = "trl-lib/ddpo-aesthetic-predictor/aesthetic-model.pth"
+"""LAION improved aesthetic predictor (sac+logos+ava1, linear MSE), as REPO/FILE or a local file."""
+DEFAULT_PICKSCORE = "yuvalkirstain/PickScore_v1"
+DEFAULT_PICKSCORE_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
+TERMS = ("aesthetic", "preference", "integrity", "text")
+DEFAULT_WEIGHTS = {"aesthetic": 1.0, "preference": 1.0, "integrity": 1.0, "text": 1.0}
+NOISE_FLOORS = {"aesthetic": 0.25, "preference": 0.5, "integrity": 0.05, "text": 0.1}
+"""Smallest spread per term treated as signal: candidates closer than this are normalized as near-ties."""
+TEXT_WEIGHTS = (0.5, 0.0, 0.2)
+"""EditScore.reward weights for the text term: compliance and fluency (preservation is the integrity term)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One edit to sample and score: the conversation so far, the instruction, and what it asks for."""
+
+    source: str
+    instruction: str
+    history: tuple[Turn, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+    reference: str | None = None
+
+    @property
+    def current(self) -> str:
+        """The prompt the instruction applies to: the last target, or the source on the first turn."""
+        return self.history[-1].target if self.history else self.source
+
+    @property
+    def intent(self) -> str:
+        """What the user wants, in their words: PickScore compares images with this, never with the candidate."""
+        return f"{self.current}, {self.instruction}"
+
+    @property
+    def key(self) -> str:
+        fields = [self.source, self.instruction, [(t.instruction, t.target) for t in self.history]]
+        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_record(cls, record) -> Request:
+        """An InstructPE record: its checks when it has them, else what its reference changed."""
+        from trainer.metrics import derived_checks
+
+        history = tuple(Turn(turn.instruction, turn.target) for turn in record.history)
+        if record.checks is not None:
+            checks = (record.checks.must_include, record.checks.must_exclude, record.checks.keep)
+        else:
+            before = history[-1].target if history else record.beautified_source_prompt
+            checks = derived_checks(before, record.beautified_target_prompt)
+        include, exclude, keep = (tuple(part) for part in checks)
+        return cls(record.source_prompt, record.instruction, history, include, exclude, keep, record.beautified_target_prompt)
+
+
+# -- image scorers ---------------------------------------------------------------------------------
+
+_LOADED: dict[tuple, object] = {}
+
+
+def _hub_file(spec: str) -> Path:
+    """A local file, or REPO_OWNER/REPO/FILE from the hub cache (downloaded when online)."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    repo, _, filename = spec.rpartition("/")
+    if repo.count("/") != 1:
+        raise ModelError(f"scorer weights not found: {spec} (a file, or OWNER/REPO/FILE on the hub)")
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(repo, filename))
+    except Exception as exc:  # offline, missing repo or file: one line either way
+        raise ModelError(f"cannot get scorer weights {spec}: {str(exc).splitlines()[0]}") from None
+
+
+def load_clip(spec: str, processor: str | None = None, device: str = "cpu"):
+    """(CLIPModel, CLIPProcessor), loaded once per process and shared by every scorer using it."""
+    key = (spec, processor, device)
+    if key not in _LOADED:
+        from transformers import CLIPModel, CLIPProcessor
+
+        from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
+
+        quiet_hf()
+        no_transformers_progress_bars()
+        try:
+            model = CLIPModel.from_pretrained(spec, use_safetensors=True).to(device).eval()
+            proc = CLIPProcessor.from_pretrained(processor or spec)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load CLIP scorer {spec}: {str(exc).splitlines()[0]}") from None
+        _LOADED[key] = (model, proc)
+    return _LOADED[key]
+
+
+class _Clip:
+    def __init__(self, spec: str, processor: str | None, device: str) -> None:
+        self.spec, self.processor_spec, self.device = spec, processor, device
+
+    @property
+    def parts(self):
+        return load_clip(self.spec, self.processor_spec, self.device)
+
+    def images(self, images: Sequence):
+        """L2-normalized image embeddings, one row per image."""
+        import torch
+
+        model, processor = self.parts
+        with torch.inference_mode():
+            pixels = processor(images=list(images), return_tensors="pt")["pixel_values"].to(self.device)
+            embeds = model.get_image_features(pixel_values=pixels)
+            embeds = getattr(embeds, "pooler_output", embeds)
+        return torch.nn.functional.normalize(embeds.float(), dim=-1)
+
+    def texts(self, texts: Sequence[str]):
+        import torch
+
+        model, processor = self.parts
+        with torch.inference_mode():
+            tokens = processor(text=list(texts), return_tensors="pt", padding=True, truncation=True, max_length=77)
+            embeds = model.get_text_features(**{k: v.to(self.device) for k, v in tokens.items()})
+            embeds = getattr(embeds, "pooler_output", embeds)
+        return torch.nn.functional.normalize(embeds.float(), dim=-1)
+
+
+def _aesthetic_mlp(width: int):
+    """The LAION improved-aesthetic-predictor head; layer indices match its published state dict."""
+    from torch import nn
+
+    class AestheticMLP(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = nn.Sequential(
+                nn.Linear(width, 1024), nn.Dropout(0.2), nn.Linear(1024, 128), nn.Dropout(0.2),
+                nn.Linear(128, 64), nn.Dropout(0.1), nn.Linear(64, 16), nn.Linear(16, 1),
+            )  # fmt: skip
+
+        def forward(self, x):
+            return self.layers(x)
+
+    return AestheticMLP()
+
+
+class AestheticScorer:
+    """LAION aesthetic score (about 1 to 10) of each image: an MLP over normalized CLIP ViT-L/14 embeddings."""
+
+    default_clip = DEFAULT_CLIP
+    default_head = DEFAULT_AESTHETIC_HEAD
+
+    def __init__(self, clip: str = DEFAULT_CLIP, head: str = DEFAULT_AESTHETIC_HEAD, device: str = "cpu", *, mlp=None) -> None:
+        self.clip = _Clip(clip, None, device)
+        self.head_spec, self.device, self._mlp = head, device, mlp
+
+    @classmethod
+    def tiny(cls, clip_dir: Path, seed: int = 0) -> AestheticScorer:
+        """The tiny CLIP with a randomly initialised head sized to its embedding (tests, offline trials)."""
+        import torch
+
+        model, _ = load_clip(str(clip_dir))
+        torch.manual_seed(seed)
+        return cls(str(clip_dir), head="(random)", mlp=_aesthetic_mlp(model.config.projection_dim).eval())
+
+    @property
+    def mlp(self):
+        if self._mlp is None:
+            import torch
+
+            file = _hub_file(self.head_spec)
+            if file.suffix == ".safetensors":
+                from safetensors.torch import load_file
+
+                state = load_file(str(file))
+            elif file.suffix in (".pth", ".pt", ".bin"):
+                try:
+                    state = torch.load(file, map_location="cpu", weights_only=True)  # never unpickle code
+                except Exception as exc:  # UnpicklingError for anything but plain tensors
+                    raise ModelError(f"aesthetic head {file} is not a plain state dict: {str(exc).splitlines()[0]}") from None
+            else:
+                raise ModelError(f"aesthetic head {file} must be .safetensors or .pth")
+            if not isinstance(state, dict) or "layers.0.weight" not in state:
+                raise ModelError(f"aesthetic head {file} is not a LAION aesthetic MLP (no layers.0.weight)")
+            mlp = _aesthetic_mlp(state["layers.0.weight"].shape[1])
+            try:
+                mlp.load_state_dict(state)
+            except RuntimeError as exc:
+                raise ModelError(f"aesthetic head {file} does not fit the LAION MLP: {str(exc).splitlines()[0]}") from None
+            self._mlp = mlp.to(self.device).eval()
+        return self._mlp
+
+    def score(self, images: Sequence) -> list[float]:
+        import torch
+
+        embeds = self.clip.images(images)
+        with torch.inference_mode():
+            return [float(value) for value in self.mlp(embeds).squeeze(-1)]
+
+
+class PreferenceScorer:
+    """PickScore of each image against the user's intent (source prompt plus instruction), as a CLIP logit."""
+
+    default_model = DEFAULT_PICKSCORE
+    default_processor = DEFAULT_PICKSCORE_PROCESSOR
+
+    def __init__(self, model: str = DEFAULT_PICKSCORE, processor: str | None = DEFAULT_PICKSCORE_PROCESSOR, device: str = "cpu") -> None:
+        self.clip = _Clip(model, processor, device)
+
+    @classmethod
+    def tiny(cls, clip_dir: Path) -> PreferenceScorer:
+        return cls(str(clip_dir), processor=None)
+
+    def score(self, images: Sequence, intents: Sequence[str]) -> list[float]:
+        import torch
+
+        scale = self.clip.parts[0].logit_scale.exp().item()
+        with torch.inference_mode():
+            similarity = (self.clip.images(images) * self.clip.texts(intents)).sum(-1)
+        return [scale * float(value) for value in similarity]
+
+
+class IntegrityScorer:
+    """CLIP image-image cosine between each source render and its target render (same seed)."""
+
+    default_clip = DEFAULT_CLIP
+
+    def __init__(self, clip: str = DEFAULT_CLIP, device: str = "cpu") -> None:
+        self.clip = _Clip(clip, None, device)
+
+    @classmethod
+    def tiny(cls, clip_dir: Path) -> IntegrityScorer:
+        return cls(str(clip_dir))
+
+    def score(self, sources: Sequence, targets: Sequence) -> list[float]:
+        if len(sources) != len(targets):
+            raise ValueError("one source image per target image")
+        return [float(value) for value in (self.clip.images(sources) * self.clip.images(targets)).sum(-1)]
+
+
+class TextScorer:
+    """The text-only reward from trainer.metrics: compliance + fluency guards, and preservation for integrity."""
+
+    def score(self, request: Request, targets: Sequence[str]) -> list[tuple[float, float]]:
+        """(text term, preservation) per target; preservation is 1 when the request names nothing to keep."""
+        from trainer.metrics import score_edit
+
+        out = []
+        for target in targets:
+            edit = score_edit(
+                target, instruction=request.instruction, source=request.current, include=request.include,
+                exclude=request.exclude, keep=request.keep, reference=request.reference,
+            )  # fmt: skip
+            out.append((edit.reward(TEXT_WEIGHTS), 1.0 if edit.preservation is None else edit.preservation))
+        return out
+
+
+# -- combining --------------------------------------------------------------------------------------
+
+
+def normalize(values: Sequence[float], floor: float) -> list[float]:
+    """z-scores over one request's candidates; the spread is floored so near-ties stay near 0, not ±1."""
+    if not values:
+        return []
+    mean = sum(values) / len(values)
+    spread = (sum((value - mean) ** 2 for value in values) / len(values)) ** 0.5
+    return [(value - mean) / max(spread, floor) for value in values]
+
+
+def combine(terms: Sequence[dict[str, float]], weights: dict[str, float], floors: dict[str, float] = NOISE_FLOORS) -> list[float]:
+    """R = Σ w_t · normalize(term t) over the candidates of one request; terms nobody measured count 0."""
+    totals = [0.0] * len(terms)
+    for name in TERMS:
+        weight = weights.get(name, 0.0)
+        if not weight or not terms or any(name not in row for row in terms):
+            continue
+        for index, value in enumerate(normalize([row[name] for row in terms], floors.get(name, 1e-6))):
+            totals[index] += weight * value
+    return totals
+
+
+@dataclass
+class RewardModel:
+    """Every reward term for the candidates of one request. Image terms need an image engine and scorers."""
+
+    text: TextScorer = field(default_factory=TextScorer)
+    aesthetic: AestheticScorer | None = None
+    preference: PreferenceScorer | None = None
+    integrity: IntegrityScorer | None = None
+    image_engine: object | None = None
+    """A DiffusersEngine; None is the text-only mode."""
+    seed: int = 0
+    """One seed for the source render and every candidate's render, so differences come from the prompt."""
+    _source_images: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @property
+    def uses_images(self) -> bool:
+        return self.image_engine is not None
+
+    def identity(self) -> str:
+        """What the scores depend on, so cached scores from another setup are not reused."""
+        parts = ["text", TEXT_WEIGHTS]
+        if self.uses_images:
+            parts += [getattr(self.image_engine, "name", "?"), self.seed]
+            for scorer in (self.aesthetic, self.preference, self.integrity):
+                parts.append(None if scorer is None else (type(scorer).__name__, scorer.clip.spec, getattr(scorer, "head_spec", "")))
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
+
+    def render(self, prompt: str):
+        from diffchat_tui.engines.image import RenderRequest
+
+        return self.image_engine.render(RenderRequest(prompt, seed=self.seed)).image
+
+    def source_image(self, request: Request):
+        if request.key not in self._source_images:
+            self._source_images[request.key] = self.render(request.current)
+        return self._source_images[request.key]
+
+    def terms(self, request: Request, targets: Sequence[str]) -> list[dict[str, float]]:
+        """Raw term values per target: text, integrity (the gate's C), and the image terms when images are on."""
+        rows = [{"text": text, "integrity": kept, "preservation": kept} for text, kept in self.text.score(request, targets)]
+        if not self.uses_images or not targets:
+            return rows
+        images = [self.render(target) if target else None for target in targets]
+        blank = self.render("")  # an empty candidate is scored as what SD makes of nothing
+        images = [image if image is not None else blank for image in images]
+        if self.aesthetic is not None:
+            for row, value in zip(rows, self.aesthetic.score(images)):
+                row["aesthetic"] = value
+        if self.preference is not None:
+            for row, value in zip(rows, self.preference.score(images, [request.intent] * len(images))):
+                row["preference"] = value
+        if self.integrity is not None:
+            source = self.source_image(request)
+            for row, value in zip(rows, self.integrity.score([source] * len(images), images)):
+                row["image_cosine"] = value
+                row["integrity"] = (value + row["preservation"]) / 2  # image side and text side, both in [0, 1]
+        return rows
+
+
+def build_reward_model(
+    *, image_model: str | None, clip: str | None = None, aesthetic_head: str | None = None,
+    preference_model: str | None = None, preference_processor: str | None = None,
+    tiny_scorers: str | None = None, seed: int = 0, device: str = "auto",
+) -> RewardModel:  # fmt: skip
+    """Text-only without an image model; otherwise the three image scorers (tiny ones from a tiny CLIP folder)."""
+    if not image_model:
+        return RewardModel()
+    from diffchat_tui.engines.image_diffusers import DiffusersEngine, pick_device
+
+    engine = DiffusersEngine(image_model, device=device)
+    engine.load()
+    if tiny_scorers:
+        clip_dir = Path(tiny_scorers)
+        if not (clip_dir / "config.json").is_file():
+            raise BadInput(f"tiny scorer folder {clip_dir} has no CLIP model (config.json)")
+        return RewardModel(
+            aesthetic=AestheticScorer.tiny(clip_dir, seed), preference=PreferenceScorer.tiny(clip_dir),
+            integrity=IntegrityScorer.tiny(clip_dir), image_engine=engine, seed=seed,
+        )  # fmt: skip
+    scorer_device = pick_device(device)[0]
+    clip = clip or DEFAULT_CLIP
+    return RewardModel(
+        aesthetic=AestheticScorer(clip, aesthetic_head or DEFAULT_AESTHETIC_HEAD, scorer_device),
+        preference=PreferenceScorer(preference_model or DEFAULT_PICKSCORE, preference_processor or DEFAULT_PICKSCORE_PROCESSOR, scorer_device),
+        integrity=IntegrityScorer(clip, scorer_device),
+        image_engine=engine,
+        seed=seed,
+    )

@@ -1,0 +1,215 @@
+"""Off-policy sampling with action-space dynamic modification (ADM), through llama.cpp (DESIGN.md §6).
+
+For each request the current policy draws candidates in three action spaces made with logit_bias:
+- plain: the policy as it is;
+- positive: what the instruction asks for, the content to keep and quality modifiers boosted, what it
+  takes away suppressed. (Boosting every instruction word would boost "seagulls" in "remove the
+  seagulls", so the request's include/exclude/keep split decides the sign.)
+- negative: hard negatives that ignore the instruction: what it asks for is suppressed and what it
+  takes away is boosted; the "verbatim" flavour also favours every word of the current prompt, so the
+  source comes back nearly unchanged.
+The dataset's reference target joins the pool as an anchor positive. Every request's candidates are
+appended to a JSONL cache as soon as they exist, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from diffchat_tui.core.prompting import STOP, PromptFormat, build_messages, clean_target, format_for
+from trainer.rl.rewards import Request
+
+SPACES = ("plain", "positive", "negative", "reference")
+
+
+@dataclass
+class SamplingConfig:
+    k_plain: int = 2
+    k_positive: int = 2
+    k_negative: int = 2
+    temperature: float = 0.8
+    max_tokens: int = 64
+    include_boost: float = 4.0
+    """logit bias on the first token of each asked-for word in the positive space."""
+    keep_boost: float = 1.5
+    quality_boost: float = 1.0
+    suppress: float = -100.0
+    """Effectively bans a token: what the positive space takes away, and what the negative space ignores."""
+    verbatim_boost: float = 4.0
+    seed: int = 0
+    quality_words: tuple[str, ...] = ()
+
+    def identity(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Candidate:
+    text: str
+    space: str
+    seed: int = -1
+    raw: str = ""
+
+
+@dataclass
+class Sampled:
+    request: Request
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def default_quality_words() -> tuple[str, ...]:
+    """The builder's quality modifiers (assets/vocab/quality.json), train pools only."""
+    from trainer.data.vocab import load_vocab
+
+    pools = load_vocab().words["quality"]
+    return tuple(word for group in pools.values() for word in group.train)
+
+
+class ActionSpaces:
+    """logit_bias maps for one tokenizer; a word is steered through the first token of its common spellings."""
+
+    def __init__(self, llama, config: SamplingConfig) -> None:
+        self.llama = llama
+        self.config = config
+        self._cache: dict[str, set[int]] = {}
+
+    def word_tokens(self, word: str) -> set[int]:
+        if word not in self._cache:
+            ids = set()
+            for variant in (f" {word}", word, f" {word.capitalize()}"):
+                tokens = self.llama.tokenize(variant.encode(), add_bos=False, special=False)
+                if tokens:
+                    ids.add(int(tokens[0]))
+            self._cache[word] = ids
+        return self._cache[word]
+
+    def _words(self, phrases: Iterable[str]) -> set[int]:
+        from trainer.metrics import content_words
+
+        return {token for phrase in phrases for word in content_words(phrase) for token in self.word_tokens(word)}
+
+    def positive(self, request: Request) -> dict[int, float]:
+        config, bias = self.config, {}
+        for token in self._words(config.quality_words):
+            bias[token] = config.quality_boost
+        for token in self._words(request.keep):
+            bias[token] = config.keep_boost
+        for token in self._words(request.include):
+            bias[token] = config.include_boost
+        for token in self._words(request.exclude) - self._words(request.include) - self._words(request.keep):
+            bias[token] = config.suppress
+        return bias
+
+    def negative(self, request: Request, flavour: str) -> dict[int, float]:
+        config, bias = self.config, {}
+        if flavour == "verbatim":
+            for token in self._words([request.current]):
+                bias[token] = config.verbatim_boost
+        for token in self._words(request.exclude):  # keep what should have gone
+            bias[token] = max(bias.get(token, 0.0), config.include_boost)
+        kept = self._words([request.current]) | self._words(request.keep)
+        for token in self._words(request.include) - kept:  # never ban a word the source itself uses
+            bias[token] = config.suppress
+        return bias
+
+
+def draw(llama, request: Request, fmt: PromptFormat, config: SamplingConfig, space: str, seed: int, bias: dict[int, float]) -> Candidate:
+    """One candidate: the chat request inference sends, sampled under the given bias, cleaned like inference."""
+    messages = build_messages(request.source, request.instruction, request.history, fmt)
+    answer = llama.create_chat_completion(
+        messages=messages,
+        temperature=config.temperature,
+        seed=seed,
+        max_tokens=config.max_tokens,
+        stop=STOP,
+        logit_bias=bias or None,
+    )
+    raw = answer["choices"][0]["message"].get("content") or ""
+    return Candidate(clean_target(raw, request.instruction), space, seed, raw)
+
+
+def sample_request(llama, request: Request, fmt: PromptFormat, config: SamplingConfig, spaces: ActionSpaces) -> list[Candidate]:
+    """The candidate pool of one request: plain, positive and negative samples, then the reference."""
+    out = []
+    base_seed = (config.seed * 1_000_003 + int(request.key[:7], 16)) % 2**31  # per request, not per position in a file
+    plan = [("plain", {})] * config.k_plain + [("positive", spaces.positive(request))] * config.k_positive
+    plan += [("negative", spaces.negative(request, "ignore" if n % 2 == 0 else "verbatim")) for n in range(config.k_negative)]
+    for offset, (space, bias) in enumerate(plan):
+        out.append(draw(llama, request, fmt, config, space, base_seed + offset, bias))
+    if request.reference:
+        out.append(Candidate(request.reference, "reference"))
+    return out
+
+
+def _request_json(request: Request) -> dict:
+    data = asdict(request)
+    data["history"] = [[turn.instruction, turn.target] for turn in request.history]
+    return data
+
+
+def request_from_json(data: dict) -> Request:
+    from diffchat_tui.core.prompting import Turn
+
+    history = tuple(Turn(*turn) for turn in data.get("history", []))
+    return Request(
+        data["source"], data["instruction"], history, tuple(data.get("include", ())), tuple(data.get("exclude", ())),
+        tuple(data.get("keep", ())), data.get("reference"),
+    )  # fmt: skip
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Rows of a cache file; a last line cut short by a crash is ignored (it is redone)."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def append_jsonl(path: Path, row: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()
+
+
+def sampler_identity(engine, config: SamplingConfig, fmt: str) -> str:
+    """Which policy sampled, how: cached samples of another policy or setting are not reused."""
+    files = [engine.model.path, engine.model.lora] if engine.model.lora else [engine.model.path]
+    parts = [[(str(p), p.stat().st_size) for p in files], config.identity(), fmt]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
+
+
+def sample_all(
+    engine,
+    requests: Sequence[Request],
+    config: SamplingConfig,
+    cache: Path,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> list[Sampled]:
+    """Candidates for every request, from the cache where it has them; new ones are appended as they finish."""
+    engine.load()
+    fmt = format_for(engine.declared_format)
+    identity = sampler_identity(engine, config, fmt)
+    done = {row["key"]: row for row in read_jsonl(cache) if row.get("identity") == identity}
+    spaces = ActionSpaces(engine._llama, config)
+    out = []
+    for index, request in enumerate(requests):
+        row = done.get(request.key)
+        if row is None:
+            candidates = sample_request(engine._llama, request, fmt, config, spaces)
+            row = {"key": request.key, "identity": identity, "request": _request_json(request),
+                   "candidates": [asdict(candidate) for candidate in candidates]}  # fmt: skip
+            append_jsonl(cache, row)
+            done[request.key] = row
+        out.append(Sampled(request, [Candidate(**candidate) for candidate in row["candidates"]]))
+        progress(index + 1, len(requests))
+    return out

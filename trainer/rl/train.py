@@ -1,0 +1,283 @@
+"""`diffchat train rl`: DPO on ADM-sampled, CI-gated pairs (default), or online GRPO on the same rewards.
+
+A config sets our `RlArguments`, TRL's `DPOConfig` or `GRPOConfig`, and TRL's `ModelConfig`. Keys
+for one algorithm only go under a `dpo:` or `grpo:` section; flags override the file. The run
+folder looks like an SFT run (diffchat_run.json, adapter or model), so `train export` works on it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diffchat_tui.core.errors import BadInput
+from diffchat_tui.core.prompting import TRAINED_FORMAT, build_messages
+
+ALGOS = ("dpo", "grpo")
+
+
+@dataclass
+class RlArguments:
+    """Our own config keys, next to TRL's."""
+
+    train_file: str | None = field(default=None, metadata={"help": "InstructPE records to sample from, or a prefs JSONL of DPO rows."})
+    max_requests: int | None = field(default=None, metadata={"help": "Use only the first N (non-held-out) records."})
+    resume: bool = field(default=False, metadata={"help": "Continue from the last checkpoint in output_dir."})
+    sampler_model: str | None = field(default=None, metadata={"help": "GGUF spec to sample with (default: the policy's own GGUF)."})
+    k_plain: int = field(default=2, metadata={"help": "Plain samples per request."})
+    k_positive: int = field(default=2, metadata={"help": "Samples in the positive (ADM) action space."})
+    k_negative: int = field(default=2, metadata={"help": "Samples in the negative (ADM) action space."})
+    sample_temperature: float = field(default=0.8, metadata={"help": "Sampling temperature for the off-policy pool."})
+    include_boost: float = field(default=4.0, metadata={"help": "ADM logit bias for asked-for words (positive space)."})
+    weight_aesthetic: float = field(default=1.0, metadata={"help": "w_a"})
+    weight_preference: float = field(default=1.0, metadata={"help": "w_p"})
+    weight_integrity: float = field(default=1.0, metadata={"help": "w_c"})
+    weight_text: float = field(default=1.0, metadata={"help": "Weight of the text term (compliance + fluency)."})
+    ci_threshold: float = field(default=0.6, metadata={"help": "τ: a candidate with content integrity below it takes the request's minimum value."})
+    ci_gate: bool = field(default=True, metadata={"help": "GRPO: advantages on the gated value V (else TRL weights the terms)."})
+    pair_margin: float = field(default=0.5, metadata={"help": "δ: least value gap between chosen and rejected."})
+    image_model: str | None = field(default=None, metadata={"help": "Diffusers model for image rewards; unset = text-only mode."})
+    clip_model: str | None = field(default=None, metadata={"help": "CLIP for aesthetics and integrity (default ViT-L/14)."})
+    aesthetic_head: str | None = field(default=None, metadata={"help": "Aesthetic MLP weights: file or OWNER/REPO/FILE."})
+    preference_model: str | None = field(default=None, metadata={"help": "PickScore model id or folder."})
+    preference_processor: str | None = field(default=None, metadata={"help": "PickScore processor id or folder."})
+    tiny_scorers: str | None = field(default=None, metadata={"help": "A tiny CLIP folder: random-weight scorers for trials."})
+    render_seed: int = field(default=0, metadata={"help": "The seed every render of a request shares."})
+    image_device: str = field(default="auto", metadata={"help": "Device for rendering and scoring."})
+
+    def weights(self) -> dict[str, float]:
+        return {"aesthetic": self.weight_aesthetic, "preference": self.weight_preference,
+                "integrity": self.weight_integrity, "text": self.weight_text}  # fmt: skip
+
+
+@dataclass
+class RlJob:
+    algo: str
+    rl: RlArguments
+    training: Any
+    model: Any
+
+
+def _parser(algo: str):
+    from trl import DPOConfig, GRPOConfig, ModelConfig, TrlParser
+
+    class OneLineParser(TrlParser):
+        def error(self, message: str):
+            raise BadInput(f"bad training option: {message}")
+
+    return OneLineParser((RlArguments, DPOConfig if algo == "dpo" else GRPOConfig, ModelConfig))
+
+
+def parse_job(algo: str, config: Path | None, overrides: Sequence[str] = ()) -> RlJob:
+    """Common keys, then the algorithm's section, then flags; a key neither TRL nor we know is one BadInput line."""
+    import yaml
+
+    from trainer.sft import cpu_defaults
+
+    if algo not in ALGOS:
+        raise BadInput(f"--algo {algo}: choose dpo or grpo")
+    parser = _parser(algo)
+    values: dict[str, Any] = {}
+    if config is not None:
+        if not config.is_file():
+            raise BadInput(f"config file not found: {config}")
+        try:
+            loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise BadInput(f"{config} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        if not isinstance(loaded, dict) or not all(isinstance(loaded.get(a, {}), dict) for a in ALGOS):
+            raise BadInput(f"{config} must map option names to values, with optional dpo: and grpo: sections")
+        values = {key: value for key, value in loaded.items() if key not in ALGOS}
+        values.update(loaded.get(algo) or {})
+        known = {action.dest for action in parser._actions}
+        unknown = sorted(str(key) for key in values if key not in known)
+        if unknown:
+            raise BadInput(f"{config}: unknown key(s) for {algo}: {', '.join(unknown)} (put algorithm-only keys under dpo: or grpo:)")
+    parser.set_defaults_with_config(**{**cpu_defaults(), **values})
+    try:
+        rl, training, model = parser.parse_args_into_dataclasses(list(overrides))
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"bad training option: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if rl.train_file is None:
+        raise BadInput("no training data: set train_file in the config or pass --data FILE")
+    if training.output_dir is None:
+        raise BadInput("no output folder: set output_dir in the config or pass --output_dir DIR")
+    return RlJob(algo, rl, training, model)
+
+
+def _say(message: str) -> None:
+    print(f"diffchat: {message}", file=sys.stderr, flush=True)
+
+
+def _ticker(label: str):
+    """A progress callback that prints a line every 10% (works under nohup and in CI logs)."""
+    state = {"shown": -1}
+
+    def tick(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if tenth != state["shown"] or done == total:
+            state["shown"] = tenth
+            _say(f"{label}: {done}/{total}")
+
+    return tick
+
+
+def _records(path: str, limit: int | None) -> list:
+    from trainer.data.io import load_records
+
+    file = Path(path)
+    loaded = load_records(file)
+    if loaded.errors:
+        more = f" (and {len(loaded.errors) - 1} more bad rows)" if len(loaded.errors) > 1 else ""
+        raise BadInput(f"{loaded.errors[0].located(str(file))}{more}")
+    records = [record for record in loaded.records if not record.heldout][: limit or None]
+    if not records:
+        raise BadInput(f"{file} has no (non-held-out) records to train on")
+    return records
+
+
+def reward_model_for(rl: RlArguments):
+    from trainer.rl.rewards import build_reward_model
+
+    return build_reward_model(
+        image_model=rl.image_model, clip=rl.clip_model, aesthetic_head=rl.aesthetic_head,
+        preference_model=rl.preference_model, preference_processor=rl.preference_processor,
+        tiny_scorers=rl.tiny_scorers, seed=rl.render_seed, device=rl.image_device,
+    )  # fmt: skip
+
+
+def off_policy_pairs(job: RlJob, policy, out: Path, requests: list) -> list[dict]:
+    """ADM sampling through llama.cpp, rewards, the CI-gated value, and best-vs-worst pairs (all cached in out)."""
+    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+    from trainer.rl.pairs import dpo_pairs, score_all
+    from trainer.rl.policy import sampler_model
+    from trainer.rl.sampling import SamplingConfig, default_quality_words, sample_all
+    from trainer.rl.summary import summarize_pools
+
+    rl = job.rl
+    config = SamplingConfig(
+        k_plain=rl.k_plain, k_positive=rl.k_positive, k_negative=rl.k_negative, temperature=rl.sample_temperature,
+        include_boost=rl.include_boost, seed=job.training.seed, quality_words=default_quality_words(),
+    )  # fmt: skip
+    engine = LlamaCppEngine(sampler_model(policy, out, rl.sampler_model), prefix_cache=False)
+    _say(f"sampling {len(requests)} requests with {engine.name} (ADM: {rl.k_plain} plain, {rl.k_positive} positive, {rl.k_negative} negative)")
+    pools = sample_all(engine, requests, config, out / "samples.jsonl", _ticker("sampled"))
+    engine._llama = None  # free llama.cpp before training starts
+    model = reward_model_for(rl)
+    _say("scoring " + ("text-only" if not model.uses_images else f"with images from {rl.image_model}"))
+    scored = score_all(pools, model, rl.weights(), rl.ci_threshold, out / "scores.jsonl", _ticker("scored"))
+    rows, notes = dpo_pairs(scored, rl.pair_margin)
+    summary = summarize_pools(scored, len(rows))
+    (out / "pairs.jsonl").write_text("".join(json.dumps(n, ensure_ascii=False) + "\n" for n in notes), encoding="utf-8")
+    (out / "samples_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    _say(f"{len(rows)} pairs from {len(scored)} requests (margin {rl.pair_margin}); per space: {summary['spaces']}")
+    return rows
+
+
+def _load_policy(job: RlJob, out: Path):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import get_peft_config
+
+    from trainer.rl.policy import resolve_policy
+
+    policy = resolve_policy(job.model.model_name_or_path, out)
+    model = AutoModelForCausalLM.from_pretrained(policy.base, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(policy.base)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    peft_config = None
+    if policy.adapter is not None:  # continue the SFT adapter, so export stays "base GGUF + adapter"
+        model = PeftModel.from_pretrained(model, str(policy.adapter), is_trainable=True)
+    elif job.model.use_peft:
+        peft_config = get_peft_config(job.model)
+    return policy, model, tokenizer, peft_config
+
+
+def train(job: RlJob) -> Path:
+    """Run the job; returns the run folder (final adapter or model, checkpoints, rewards.png, caches)."""
+    from accelerate import PartialState
+    from datasets import Dataset
+    from transformers.trainer_callback import PrinterCallback
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from trainer.callbacks import LossPlot, RichProgress
+    from trainer.rl.pairs import load_preference_file
+    from trainer.rl.rewards import Request
+    from trainer.rl.summary import RewardPlot
+    from trainer.sft import RUN_INFO
+
+    rl, training = job.rl, job.training
+    out = Path(training.output_dir)
+    checkpoint = get_last_checkpoint(str(out)) if out.is_dir() else None
+    if rl.resume and checkpoint is None:
+        raise BadInput(f"nothing to resume: {out} has no checkpoint-* folder")
+    if checkpoint is not None and not rl.resume:
+        raise BadInput(f"{out} already holds checkpoints; pass --resume to continue, or choose another output_dir")
+    data = Path(rl.train_file)
+    if not data.is_file():
+        raise BadInput(f"data file not found: {data}")
+    state = PartialState()
+    out.mkdir(parents=True, exist_ok=True)
+    with state.main_process_first():  # one process imports the adapter and samples; the others find the caches
+        policy, model, tokenizer, peft_config = _load_policy(job, out)
+        preference_rows = load_preference_file(data)
+        requests = [] if preference_rows is not None else [Request.from_record(r) for r in _records(rl.train_file, rl.max_requests)]
+        if job.algo == "dpo":
+            rows = preference_rows if preference_rows is not None else off_policy_pairs(job, policy, out, requests)
+            if not rows:
+                raise BadInput("no preference pairs to train on (lower pair_margin or ci_threshold, or sample more)")
+    if job.algo == "grpo" and preference_rows is not None:
+        raise BadInput("GRPO samples online from InstructPE records; a prefs file trains with --algo dpo")
+
+    callbacks = [RichProgress(), LossPlot(), RewardPlot()]
+    if job.algo == "dpo":
+        from trl import DPOTrainer
+
+        trainer = DPOTrainer(model=model, args=training, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                             peft_config=peft_config, callbacks=callbacks)  # fmt: skip
+        size = len(rows)
+    else:
+        from trl import GRPOTrainer
+
+        from trainer.rl.online import GroupRewards
+
+        reward_model = reward_model_for(rl)
+        by_key = {request.key: request for request in requests}
+        funcs, weights = GroupRewards(reward_model, by_key, rl.weights(), rl.ci_threshold).reward_functions(rl.ci_gate)
+        training.reward_weights = weights
+        rows = [{"prompt": build_messages(r.source, r.instruction, r.history, TRAINED_FORMAT), "request_key": r.key} for r in requests]
+        trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=training, train_dataset=Dataset.from_list(rows),
+                              processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)  # fmt: skip
+        size = len(rows)
+    trainer.remove_callback(PrinterCallback)
+    if state.is_main_process:
+        adapter = policy.adapter is not None or peft_config is not None
+        info = {
+            "base": policy.base if adapter else str(out), "base_spec": policy.spec,
+            "base_gguf": str(policy.base_gguf) if policy.base_gguf and adapter else None,
+            "method": "lora" if adapter else "full", "prompt_format": TRAINED_FORMAT, "algo": job.algo,
+            "start_policy": policy.spec, "train_file": str(data), "train_rows": size,
+            "image_rewards": bool(rl.image_model),
+        }  # fmt: skip
+        (out / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
+    trainer.train(resume_from_checkpoint=checkpoint if rl.resume else None)
+    _drop_reference_adapter(trainer.model)
+    trainer.save_model(str(out))
+    if state.is_main_process:
+        tokenizer.save_pretrained(str(out))
+    return out
+
+
+def _drop_reference_adapter(model) -> None:
+    """DPO keeps a frozen copy of the starting adapter as its reference; the run folder keeps only the trained one."""
+    from accelerate.utils import is_peft_model
+
+    if is_peft_model(model) and "ref" in getattr(model, "peft_config", {}):
+        model.set_adapter("default")
+        model.delete_adapter("ref")
