@@ -12,7 +12,7 @@ def test_json_result_has_a_changed_target_and_timings(cli):
     assert record["source"] == "a cat on a sofa"
     assert record["instruction"] == "make it cyberpunk at night"
     assert record["target"] and record["target"].lower() != "a cat on a sofa"
-    assert record["model"] == "embedded"
+    assert record["model"].startswith("embedded")  # plus the shipped adapter, when assets/ has it
     assert set(record["timings"]) == {"load_s", "ttft_s", "total_s", "tokens", "tok_per_s"}
     assert record["timings"]["load_s"] > 0
 

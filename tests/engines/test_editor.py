@@ -14,7 +14,7 @@ def test_edit_gives_a_clean_changed_prompt_with_timings(llama_engine):
     result = Editor(llama_engine).edit("a cat on a sofa", "make it cyberpunk at night")
     assert result.target and "\n" not in result.target
     assert comparable(result.target) != comparable("a cat on a sofa")
-    assert result.model == "embedded"
+    assert result.model.startswith("embedded")
     assert result.timings.tokens > 0 and result.timings.total_s >= result.timings.ttft_s > 0
 
 
@@ -109,13 +109,13 @@ def test_the_prefix_state_is_saved_once_and_restored_in_a_new_engine(temp_home):
     restored_engine = LlamaCppEngine(resolve_llm("embedded"))
     restored = Editor(restored_engine)
     restored.load()
-    assert restored_engine._llama.n_tokens > 100  # the few-shot prefix came back from disk
+    assert restored_engine._llama.n_tokens > 20  # the fixed prefix came back from disk
     assert restored.edit("a red barn", "make it autumn").target == first.target
 
     state_file.write_bytes(b"not a llama.cpp state file")
     recomputed_engine = LlamaCppEngine(resolve_llm("embedded"))
     assert Editor(recomputed_engine).edit("a red barn", "make it autumn").target == first.target
-    assert state_file.stat().st_size > 1_000_000  # rewritten
+    assert state_file.stat().st_size > 100_000  # rewritten
 
 
 def test_the_prefix_cache_can_be_turned_off(temp_home):
