@@ -48,11 +48,11 @@ def test_kill_9_then_continue_shows_the_same_turns(tiny_models, temp_home, tui_s
 
     data = temp_home / "data"
     try:
-        wait_for(lambda: (drain(), b"Type a Stable Diffusion prompt" in output)[1], 60, "the first frame")
+        wait_for(lambda: (drain(), b"Type a Stable Diffusion prompt" in output)[1], 180, "the first frame")
         os.write(fd, b"a cat on a sofa\r")
-        wait_for(lambda: (drain(), node_count(data) == 1)[1], 60, "the first version on disk")
+        wait_for(lambda: (drain(), node_count(data) == 1)[1], 180, "the first version on disk")
         os.write(fd, b"make it cyberpunk at night\r")
-        wait_for(lambda: (drain(), node_count(data) == 2)[1], 60, "the second version on disk")
+        wait_for(lambda: (drain(), node_count(data) == 2)[1], 180, "the second version on disk")
     finally:
         os.kill(pid, signal.SIGKILL)  # no clean shutdown, no flush: only what was committed survives
         os.waitpid(pid, 0)
