@@ -10,6 +10,9 @@ import typer
 
 from diffchat_tui.core.errors import BadInput
 
+PLAIN_EVERY = 50
+"""Without a terminal (a log file), one progress line per this many edits."""
+
 EXAMPLES = """
 Examples:
 
@@ -66,6 +69,8 @@ def evaluate(
             if spec not in tasks:
                 tasks[spec] = bar.add_task(spec, total=total)
             bar.update(tasks[spec], completed=done)
+            if not console.is_terminal and (done % PLAIN_EVERY == 0 or done == total):  # a log file still shows progress
+                print(f"diffchat: {spec}: {done}/{total}", file=sys.stderr, flush=True)
 
         report = evaluate_records(str(data), records, specs, progress=progress, n_threads=threads)
     written = write_outputs(report, out_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -33,7 +34,8 @@ def sft(
     overrides = list(ctx.args) + (["--resume", "true"] if resume else [])
     job = parse_job(config, overrides)
     out = train(job)
-    print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
+    if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun only the main process says it
+        print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
 
 
 @app.command("export")
