@@ -41,6 +41,7 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_edit.py
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_render.py
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_tui.py
+	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench_sft.py
 
 clean:
 	rm -rf $(VENV)

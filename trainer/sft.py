@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from diffchat_tui.core.errors import BadInput
 from diffchat_tui.core.prompting import TRAINED_FORMAT
+from diffchat_tui.core.text import one_line
 
 RUN_INFO = "diffchat_run.json"
 """What export needs to know about a run: base model, method, prompt format."""
@@ -57,13 +59,12 @@ def _parser():
 def cpu_defaults() -> dict[str, Any]:
     """Defaults a config or flag may still override: CPU training needs bf16 off (DESIGN.md §4).
 
-    TRL turns activation checkpointing on by default; for models this small memory is plentiful and
-    recomputing every forward costs about a third of the step time, so it starts off here.
+    TRL's activation checkpointing stays on: on 2 CPU cores it measured about 10% faster than off
+    (benchmarks/bench_sft.py's setup, LoRA r32 on SmolLM2-135M), although it recomputes each forward.
     """
     import torch
 
     defaults: dict[str, Any] = {"disable_tqdm": True, "report_to": "none", "model_name_or_path": DEFAULT_BASE}
-    defaults["activation_checkpointing"] = False
     if not torch.cuda.is_available():
         defaults |= {"use_cpu": True, "bf16": False, "fp16": False}
     return defaults
@@ -100,6 +101,15 @@ def parse_job(config: Path | None, overrides: Sequence[str] = ()) -> SftJob:
     if training.output_dir is None:
         raise BadInput("no output folder: set output_dir in the config or pass --output_dir DIR")
     return SftJob(data, training, model)
+
+
+@contextmanager
+def options_checked():
+    """TRL checks some option combinations only when a trainer is built; those are bad input, not crashes."""
+    try:
+        yield
+    except ValueError as exc:
+        raise BadInput(f"bad training option: {one_line(str(exc)) or type(exc).__name__}") from None
 
 
 def load_rows(path: str, limit: int | None = None, *, drop_heldout: bool) -> tuple[list[dict], int]:
@@ -178,15 +188,16 @@ def train(job: SftJob, warn=lambda message: print(f"diffchat: warning: {message}
         base = resolve_base(model_args.model_name_or_path or DEFAULT_BASE)
     model, tokenizer = _load_model(job, base)
 
-    trainer = SFTTrainer(
-        model=model,
-        args=training,
-        train_dataset=Dataset.from_list(rows),
-        eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
-        processing_class=tokenizer,
-        peft_config=get_peft_config(model_args) if model_args.use_peft else None,
-        callbacks=[RichProgress(), LossPlot()],
-    )
+    with options_checked():
+        trainer = SFTTrainer(
+            model=model,
+            args=training,
+            train_dataset=Dataset.from_list(rows),
+            eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+            processing_class=tokenizer,
+            peft_config=get_peft_config(model_args) if model_args.use_peft else None,
+            callbacks=[RichProgress(), LossPlot()],
+        )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict; the progress bar shows the loss
     if state.is_main_process:
         out.mkdir(parents=True, exist_ok=True)

@@ -40,3 +40,17 @@ def test_eval_bad_input_is_one_line_exit_2(cli, tmp_path, tiny_data):
 def test_limit_spreads_over_the_file(tiny_data):
     records = load_eval_records(tiny_data["test"], limit=2)
     assert [record.heldout for record in records] == [True, False]
+
+
+def test_eval_with_an_image_model_adds_the_reward_metrics(cli, tiny_data, tiny_models, tmp_path):
+    out = tmp_path / "eval"
+    run = cli("eval", "--data", str(tiny_data["test"]), "--model", "base", "--limit", "2", "-o", str(out), "--threads", "1",
+              "--image-model", str(tiny_models["image"]), "--tiny-scorers", str(tiny_models["clip"]), timeout=300)  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert "Reward metrics (images from" in run.stdout and "| model | split | n | aesthetic |" in run.stdout
+    summary = json.loads((out / "rewards.json").read_text())["summary"]["base"]
+    assert sum(split["n"] for split in summary.values()) == 2
+    for split in summary.values():
+        assert {"aesthetic", "preference", "image_cosine", "integrity", "ci_pass"} <= set(split)
+        assert -1.0 <= split["image_cosine"] <= 1.0 and 0.0 <= split["ci_pass"] <= 1.0
+    assert "Reward metrics" in (out / "report.md").read_text()

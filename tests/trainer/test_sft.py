@@ -54,6 +54,12 @@ def test_resume_with_nothing_to_resume_is_refused(hf_base, tiny_data, tmp_path):
         run_sft(hf_base, tiny_data["train"], tmp_path / "new", "--resume", "true")
 
 
+def test_an_option_combination_trl_refuses_at_build_time_is_one_line(hf_base, tiny_data, tmp_path):
+    with pytest.raises(BadInput, match=r"^bad training option: When `padding_free=True` without packing") as refused:
+        run_sft(hf_base, tiny_data["train"], tmp_path / "run", "--padding_free", "true")
+    assert "\n" not in str(refused.value)
+
+
 def test_yaml_keys_are_trl_fields_and_flags_override_them():
     job = parse_job(CONFIG, ["--train_file", "x.jsonl", "--max_steps", "7", "--lora_r", "8"])
     assert (job.training.max_steps, job.model.lora_r, job.data.train_file) == (7, 8, "x.jsonl")

@@ -210,7 +210,7 @@ def train(job: RlJob) -> Path:
     from trainer.rl.pairs import load_preference_file
     from trainer.rl.rewards import Request
     from trainer.rl.summary import RewardPlot
-    from trainer.sft import RUN_INFO
+    from trainer.sft import RUN_INFO, options_checked
 
     rl, training = job.rl, job.training
     out = Path(training.output_dir)
@@ -239,8 +239,9 @@ def train(job: RlJob) -> Path:
     if job.algo == "dpo":
         from trl import DPOTrainer
 
-        trainer = DPOTrainer(model=model, args=training, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                             peft_config=peft_config, callbacks=callbacks)  # fmt: skip
+        with options_checked():
+            trainer = DPOTrainer(model=model, args=training, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                                 peft_config=peft_config, callbacks=callbacks)  # fmt: skip
         size = len(rows)
     else:
         from trl import GRPOTrainer
@@ -252,8 +253,9 @@ def train(job: RlJob) -> Path:
         funcs, weights = GroupRewards(reward_model, by_key, rl.weights(), rl.ci_threshold).reward_functions(rl.ci_gate)
         training.reward_weights = weights
         rows = [{"prompt": build_messages(r.source, r.instruction, r.history, TRAINED_FORMAT), "request_key": r.key} for r in requests]
-        trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=training, train_dataset=Dataset.from_list(rows),
-                              processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)  # fmt: skip
+        with options_checked():
+            trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=training, train_dataset=Dataset.from_list(rows),
+                                  processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)  # fmt: skip
         size = len(rows)
     trainer.remove_callback(PrinterCallback)
     if state.is_main_process:
