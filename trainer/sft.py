@@ -65,6 +65,7 @@ def cpu_defaults() -> dict[str, Any]:
     import torch
 
     defaults: dict[str, Any] = {"disable_tqdm": True, "report_to": "none", "model_name_or_path": DEFAULT_BASE}
+    defaults["activation_checkpointing"] = True  # TRL's choice, under the name transformers 5 reads without a warning
     if not torch.cuda.is_available():
         defaults |= {"use_cpu": True, "bf16": False, "fp16": False}
     return defaults

@@ -1,6 +1,7 @@
 """`diffchat edit` as a user runs it: a real process on the real embedded model."""
 
 import json
+import re
 
 import pytest
 
@@ -121,3 +122,19 @@ def test_an_oversized_source_is_cut_with_a_warning(cli):
     assert run.code == 0, run.stderr
     assert len(json.loads(run.stdout)["source"]) <= 1000
     assert "too long" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "source, instruction, gone, kept",
+    [
+        ("a fisherman on a wooden pier with seagulls", "get rid of the seagulls", r"\bseagull", ("fisherman", "pier")),
+        ("a cat on a sofa, watercolor", "swap the cat for a golden retriever", r"\bcats?\b", ("golden retriever", "sofa", "watercolor")),
+        ("a cat on a sofa", "add a red umbrella", None, ("cat", "sofa", "red umbrella")),
+    ],
+)
+def test_the_shipped_model_applies_the_edit_and_keeps_the_rest(cli, source, instruction, gone, kept):
+    run = cli("edit", source, "-i", instruction)
+    assert run.code == 0, run.stderr
+    target = run.stdout.strip().lower()
+    assert gone is None or not re.search(gone, target), target
+    assert all(word in target for word in kept), target

@@ -1,6 +1,6 @@
 """Screens at a fixed size (140x45) with unicode pictures; update with --snapshot-update after a deliberate change."""
 
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
 from diffchat_tui.tui.app import DiffchatApp
 from tests.tui.conftest import wait_until
@@ -8,8 +8,21 @@ from tests.tui.conftest import wait_until
 SIZE = (140, 45)
 
 
+def steady_cursors(app: DiffchatApp) -> None:
+    """A blinking cursor is on or off depending on when the picture is taken: keep it on."""
+    for widget in app.screen.query(Input).results():
+        widget.cursor_blink = False
+    for area in app.screen.query(TextArea).results():
+        area.cursor_blink = False
+
+
 def test_empty_session(snap_compare, tui_settings):
-    assert snap_compare(DiffchatApp(tui_settings), terminal_size=SIZE)
+    app = DiffchatApp(tui_settings)
+
+    async def steady(pilot):
+        steady_cursors(app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady)
 
 
 def test_after_one_edit_in_prompt_only_mode(snap_compare, tui_settings):
@@ -21,6 +34,7 @@ def test_after_one_edit_in_prompt_only_mode(snap_compare, tui_settings):
             app.screen.query_one("#instruction", Input).value = text
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.screen.edit_tree.current and app.screen.edit_tree.current.kind == kind)
+        steady_cursors(app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=two_turns)
 
