@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -30,7 +31,8 @@ def rl(
     overrides = list(ctx.args) + (["--train_file", str(data)] if data else []) + (["--resume", "true"] if resume else [])
     job = parse_job(algo.lower(), config, overrides)
     out = train(job)
-    print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
+    if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun only the main process says it
+        print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
