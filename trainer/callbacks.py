@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from transformers import TrainerCallback
+
+from trainer.plots import new_figure, save_figure
 
 LOSS_PLOT = "loss.png"
 
@@ -79,16 +82,29 @@ class RichProgress(TrainerCallback):
         print(f"step {state.global_step}/{state.max_steps}  {shown}  {per_step:.2f} s/step", file=sys.stderr, flush=True)
 
 
-class LossPlot(TrainerCallback):
-    """Redraws loss.png from the trainer's log history at every save and at the end (so resumes keep the curve)."""
+class HistoryPlot(TrainerCallback):
+    """Redraws a PNG from the trainer's log history at every save and at the end (so resumes keep the curve)."""
+
+    def __init__(self, draw: Callable[[list[dict], Path], Path | None], filename: str) -> None:
+        self.draw = draw
+        self.filename = filename
 
     def on_save(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            plot_loss(state.log_history, Path(args.output_dir) / LOSS_PLOT)
+        self._redraw(args, state)
 
     def on_train_end(self, args, state, control, **kwargs):
+        self._redraw(args, state)
+
+    def _redraw(self, args, state) -> None:
         if state.is_world_process_zero:
-            plot_loss(state.log_history, Path(args.output_dir) / LOSS_PLOT)
+            self.draw(state.log_history, Path(args.output_dir) / self.filename)
+
+
+class LossPlot(HistoryPlot):
+    """loss.png in the run folder."""
+
+    def __init__(self) -> None:
+        super().__init__(plot_loss, LOSS_PLOT)
 
 
 def plot_loss(history: list[dict], out: Path) -> Path | None:
@@ -97,12 +113,7 @@ def plot_loss(history: list[dict], out: Path) -> Path | None:
     evals = [(entry["step"], entry["eval_loss"]) for entry in history if "eval_loss" in entry]
     if not train and not evals:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on a training box
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
+    figure, axes = new_figure()
     if train:
         axes.plot(*zip(*train), label="train loss")
     if evals:
@@ -111,10 +122,4 @@ def plot_loss(history: list[dict], out: Path) -> Path | None:
     axes.set_ylabel("loss")
     axes.grid(alpha=0.3)
     axes.legend()
-    figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_suffix(".tmp.png")
-    figure.savefig(partial)
-    plt.close(figure)
-    partial.replace(out)
-    return out
+    return save_figure(figure, out)

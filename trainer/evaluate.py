@@ -168,14 +168,11 @@ def markdown(report: Report) -> str:
 
 def plot(report: Report, out: Path) -> Path:
     """Grouped bars: compliant, preserved and fluent for each model, one panel per split."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from trainer.plots import new_figure, save_figure
 
     summary = report.summary()
     splits = [split for split in SPLITS if any(split in summary[r.name] for r in report.results)]
-    figure, axes = plt.subplots(1, len(splits), figsize=(5 * len(splits), 4), dpi=100, squeeze=False)
+    figure, axes = new_figure(nrows=1, ncols=len(splits), figsize=(5 * len(splits), 4), squeeze=False)
     width = 0.8 / len(report.results)
     for axis, split in zip(axes[0], splits):
         for offset, result in enumerate(report.results):
@@ -190,11 +187,7 @@ def plot(report: Report, out: Path) -> Path:
         axis.set_title(f"{split} (n={summary[report.results[0].name][split][ALL]['n']})")
         axis.grid(axis="y", alpha=0.3)
         axis.legend()
-    figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out)
 
 
 def _safe(name: str) -> str:

@@ -104,6 +104,18 @@ def parse_job(config: Path | None, overrides: Sequence[str] = ()) -> SftJob:
     return SftJob(data, training, model)
 
 
+def checkpoint_to_resume(out: Path, resume: bool) -> str | None:
+    """The checkpoint --resume continues from; refuses to resume from nothing or to train over checkpoints."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoint = get_last_checkpoint(str(out)) if out.is_dir() else None
+    if resume and checkpoint is None:
+        raise BadInput(f"nothing to resume: {out} has no checkpoint-* folder")
+    if checkpoint is not None and not resume:
+        raise BadInput(f"{out} already holds checkpoints; pass --resume to continue, or choose another output_dir")
+    return checkpoint
+
+
 @contextmanager
 def options_checked():
     """TRL checks some option combinations only when a trainer is built; those are bad input, not crashes."""
@@ -164,7 +176,6 @@ def train(job: SftJob, warn=lambda message: print(f"diffchat: warning: {message}
     from accelerate import PartialState
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer, get_peft_config
 
     from trainer.callbacks import LossPlot, RichProgress
@@ -172,11 +183,7 @@ def train(job: SftJob, warn=lambda message: print(f"diffchat: warning: {message}
 
     training, model_args, data = job.training, job.model, job.data
     out = Path(training.output_dir)
-    checkpoint = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if data.resume and checkpoint is None:
-        raise BadInput(f"nothing to resume: {out} has no checkpoint-* folder")
-    if checkpoint is not None and not data.resume:
-        raise BadInput(f"{out} already holds checkpoints; pass --resume to continue, or choose another output_dir")
+    checkpoint = checkpoint_to_resume(out, data.resume)
     if model_args.use_peft and model_args.use_dora:
         raise BadInput("DoRA adapters cannot be exported to GGUF; drop use_dora")
 
@@ -212,7 +219,7 @@ def train(job: SftJob, warn=lambda message: print(f"diffchat: warning: {message}
             "train_rows": len(rows),
         }
         (out / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
-    trainer.train(resume_from_checkpoint=checkpoint if data.resume else None)
+    trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(str(out))
     if state.is_main_process:
         tokenizer.save_pretrained(str(out))

@@ -1,7 +1,10 @@
 """Device check: llama.cpp built with CUDA offloads every layer through our engine; the LoRA applies on the GPU."""
-import statistics, time
+import statistics
+import time
 from pathlib import Path
+
 import llama_cpp
+
 from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
 from diffchat_tui.engines.models import ResolvedModel
 

@@ -1,7 +1,10 @@
 """Device check: the image engine on CUDA picks fp16, renders reproducibly, and does img2img."""
-import tempfile, time
+import tempfile
 from pathlib import Path
-import numpy as np, torch
+
+import numpy as np
+import torch
+
 from diffchat_tui.engines.image import RenderRequest
 from diffchat_tui.engines.image_diffusers import DiffusersEngine, pick_device
 from diffchat_tui.engines.tiny import build_tiny_sd

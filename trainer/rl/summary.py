@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from transformers import TrainerCallback
+from trainer.callbacks import HistoryPlot
+from trainer.plots import new_figure, save_figure
 
 REWARD_PLOT = "rewards.png"
 
@@ -31,16 +32,11 @@ def summarize_pools(scored: Sequence, pairs: int) -> dict:
     return {"requests": len(scored), "pairs": pairs, "spaces": table}
 
 
-class RewardPlot(TrainerCallback):
-    """Redraws rewards.png from the trainer's log history at every save and at the end."""
+class RewardPlot(HistoryPlot):
+    """rewards.png in the run folder."""
 
-    def on_save(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            plot_rewards(state.log_history, Path(args.output_dir) / REWARD_PLOT)
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            plot_rewards(state.log_history, Path(args.output_dir) / REWARD_PLOT)
+    def __init__(self) -> None:
+        super().__init__(plot_rewards, REWARD_PLOT)
 
 
 def reward_series(history: list[dict]) -> dict[str, list[tuple[int, float]]]:
@@ -60,22 +56,11 @@ def plot_rewards(history: list[dict], out: Path) -> Path | None:
     series = reward_series(history)
     if not series:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
+    figure, axes = new_figure()
     for name, points in sorted(series.items()):
         axes.plot(*zip(*points), marker="." if len(points) < 30 else None, label=name)
     axes.set_xlabel("step")
     axes.set_ylabel("reward")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
-    figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_suffix(".tmp.png")
-    figure.savefig(partial)
-    plt.close(figure)
-    partial.replace(out)
-    return out
+    return save_figure(figure, out)

@@ -204,21 +204,16 @@ def train(job: RlJob) -> Path:
     from accelerate import PartialState
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
-    from transformers.trainer_utils import get_last_checkpoint
 
     from trainer.callbacks import LossPlot, RichProgress
     from trainer.rl.pairs import load_preference_file
     from trainer.rl.rewards import Request
     from trainer.rl.summary import RewardPlot
-    from trainer.sft import RUN_INFO, options_checked
+    from trainer.sft import RUN_INFO, checkpoint_to_resume, options_checked
 
     rl, training = job.rl, job.training
     out = Path(training.output_dir)
-    checkpoint = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if rl.resume and checkpoint is None:
-        raise BadInput(f"nothing to resume: {out} has no checkpoint-* folder")
-    if checkpoint is not None and not rl.resume:
-        raise BadInput(f"{out} already holds checkpoints; pass --resume to continue, or choose another output_dir")
+    checkpoint = checkpoint_to_resume(out, rl.resume)
     data = Path(rl.train_file)
     if not data.is_file():
         raise BadInput(f"data file not found: {data}")
@@ -268,7 +263,7 @@ def train(job: RlJob) -> Path:
             "image_rewards": bool(rl.image_model),
         }  # fmt: skip
         (out / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
-    trainer.train(resume_from_checkpoint=checkpoint if rl.resume else None)
+    trainer.train(resume_from_checkpoint=checkpoint)
     _drop_reference_adapter(trainer.model)
     trainer.save_model(str(out))
     if state.is_main_process:
