@@ -28,8 +28,12 @@ class LLMSettings(BaseModel):
     """OpenAI-compatible server (llama-server, vLLM, Ollama); when set, no local model is loaded."""
     url_model: str | None = None
     """Model name sent to the server; the server's default when unset."""
-    prompt_format: Literal["auto", "fewshot-v1", "diffchat-v1"] = "auto"
+    prompt_format: Literal["auto", "fewshot-v1", "diffchat-v1", "diffchat-v2"] = "auto"
     """`auto` uses what the model declares in its GGUF metadata."""
+    beautify: bool = True
+    """Let the model add quality words (`masterpiece`, `sharp focus`, ...) on the first edit; off for tuned prompts."""
+    retries: int = Field(2, ge=0, le=8)
+    """Extra, sampled tries when the model's edit script does not apply cleanly."""
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     """0 is greedy: the same input gives the same prompt."""
     candidate_temperature: float = Field(0.8, ge=0.0, le=2.0)

@@ -76,6 +76,9 @@ def edit(
         Optional[int], typer.Option("--seed", help="Sampling seed, and the render's (else the --image's own).")
     ] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=8, max=1024, help="Answer length cap.")] = None,
+    no_beautify: Annotated[
+        bool, typer.Option("--no-beautify", help="Never add quality words (masterpiece, sharp focus, ...): for tuned prompts.")
+    ] = False,
     image_model: imaging.ImageModel = None,
     caption_model: imaging.CaptionModel = None,
     steps: imaging.Steps = None,
@@ -108,7 +111,7 @@ def edit(
 
     all_settings = load_settings()
     overrides = {"model": model, "lora": lora, "url": llm_url, "temperature": temperature}
-    overrides |= {"seed": seed, "max_tokens": max_tokens}
+    overrides |= {"seed": seed, "max_tokens": max_tokens, "beautify": False if no_beautify else None}
     settings = all_settings.llm.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     image_settings = imaging.image_settings(
         all_settings.image, size=size, no_metadata=no_metadata, model=image_model, caption_model=caption_model,
@@ -173,11 +176,11 @@ def _starting_point(source: str | None, image: Path | None, caption_model: str) 
         print(f"diffchat: source prompt from {found.how}", file=sys.stderr)
         return StartingPoint(found.prompt, found.image, found.seed)
     raw = decode_utf8(sys.stdin.buffer.read(), "stdin") if source == "-" else source
-    return StartingPoint(_field(raw or "", "source", MAX_SOURCE_CHARS))
+    return StartingPoint(_field(raw or "", "source", MAX_SOURCE_CHARS, multiline=True))
 
 
-def _field(raw: str, what: str, max_chars: int) -> str:
-    cleaned = clean_user_text(raw, what, max_chars)
+def _field(raw: str, what: str, max_chars: int, multiline: bool = False) -> str:
+    cleaned = clean_user_text(raw, what, max_chars, multiline=multiline)
     for message in cleaned.warnings:
         warn(message)
     return cleaned.text
@@ -193,14 +196,10 @@ def _open_input(path: Path) -> BinaryIO:
 
 
 def _record(result: EditResult, **extra: Any) -> dict[str, Any]:
-    return {
-        **extra,
-        "source": result.source,
-        "instruction": result.instruction,
-        "target": result.target,
-        "model": result.model,
-        "timings": result.timings.rounded(),
-    }
+    record = {**extra, "source": result.source, "instruction": result.instruction, "target": result.target}
+    if result.script:
+        record["script"] = result.script
+    return record | {"model": result.model, "timings": result.timings.rounded()}
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -216,7 +215,7 @@ def run_turns(editor: Editor, source: str, instructions: list[str], count: int) 
     turns = []
     for instruction in instructions:
         results = editor.candidates(source, instruction, count, history)
-        history.append(Turn(instruction, results[0].target))
+        history.append(results[0].turn)
         turns.append(results)
     return turns
 
@@ -259,7 +258,7 @@ def _record_fields(record: dict[str, Any], number: int) -> tuple[str, str]:
     for key, max_chars in (("source", MAX_SOURCE_CHARS), ("instruction", MAX_INSTRUCTION_CHARS)):
         if not isinstance(record.get(key), str):
             raise BadInput(f'"{key}" must be a string')
-        cleaned = clean_user_text(record[key], key, max_chars)
+        cleaned = clean_user_text(record[key], key, max_chars, multiline=key == "source")
         for message in cleaned.warnings:
             warn(f"line {number}: {message}")
         texts.append(cleaned.text)

@@ -1,34 +1,48 @@
-"""THE prompt format: system text, message layout and answer clean-up.
+"""THE prompt format: system text, message layout, and how the model's answer is read.
 
-Training builds its examples here, the engines build their requests here and evaluation
-cleans answers here, so a change to this file changes all three at once (DESIGN.md §5).
+Training builds its examples here, the engines build their requests here, and evaluation and
+RL read answers here, so a change to this file changes all of them at once (and the shipped
+model is retrained when it does).
+
+Our current layout, `diffchat-v2`, has the model answer with an edit script (core.edit_script)
+against the prompt, so the words it was not asked to touch never pass through it. The older
+layouts, whose answer is the whole new prompt, stay readable: `diffchat-v1` for models trained
+on it, and `fewshot-v1` for a model that declares no layout (worked examples in the prompt).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from diffchat_tui.core.edit_script import Op, apply_script, format_script, parse_script
 from diffchat_tui.core.text import one_line, strip_escapes
 
-PromptFormat = Literal["fewshot-v1", "diffchat-v1"]
-FORMATS: tuple[PromptFormat, ...] = ("fewshot-v1", "diffchat-v1")
+PromptFormat = Literal["fewshot-v1", "diffchat-v1", "diffchat-v2"]
+FORMATS: tuple[PromptFormat, ...] = ("fewshot-v1", "diffchat-v1", "diffchat-v2")
 BASE_FORMAT: PromptFormat = "fewshot-v1"
 """For a model never trained on our layout: worked examples come before the real turn."""
-TRAINED_FORMAT: PromptFormat = "diffchat-v1"
-"""For our fine-tuned models: the bare layout they learned, so prefill stays short."""
+TRAINED_FORMAT: PromptFormat = "diffchat-v2"
+"""For our fine-tuned models: the bare layout they learned, answering with an edit script."""
+SCRIPT_FORMATS: frozenset[str] = frozenset({"diffchat-v2"})
+"""Layouts whose answer is an edit script; the others answer with the whole new prompt."""
 FORMAT_METADATA_KEY = "diffchat.prompt_format"
 """GGUF metadata key by which a model (or LoRA adapter) declares the format it was trained on."""
 
-MAX_TARGET_WORDS = 60
-"""CLIP reads 77 tokens; words past this would be cut by the image model anyway."""
 MAX_NEW_TOKENS = 96
-STOP = ["\n"]
-"""Answers are one line; stopping at the newline keeps a small model from rambling."""
 STALL_TOKENS = 12
-"""Stop once this many tokens in a row add nothing to the cleaned answer: the model is looping."""
+"""Stop once this many tokens in a row add nothing to the answer: the model is looping."""
+MAX_TARGET_CHARS = 2000
+"""A whole-prompt answer longer than this is a runaway model, not a prompt (twice the source cap)."""
+
+SCRIPT_SYSTEM_TEXT = (
+    "You edit Stable Diffusion prompts. You are given a prompt and an instruction. Reply with an "
+    "edit script, one operation per line: '- old' deletes old, '~ old -> new' replaces old with new, "
+    "'+ new' adds a phrase, '* words' adds quality words. Quote the prompt exactly and change only "
+    "what the instruction asks for."
+)
 
 SYSTEM_TEXT = (
     "You rewrite Stable Diffusion prompts. You are given a prompt and an instruction. "
@@ -40,10 +54,12 @@ SYSTEM_TEXT = (
 
 @dataclass(frozen=True)
 class Turn:
-    """One finished edit: the instruction and the target prompt it produced."""
+    """One finished edit: the instruction, the target prompt it produced, and the script that made it."""
 
     instruction: str
     target: str
+    script: str = ""
+    """Empty when the turn was not made by a script (an older model); the layout then derives one."""
 
 
 @dataclass(frozen=True)
@@ -91,43 +107,65 @@ def build_messages(
     history: Sequence[Turn] = (),
     fmt: PromptFormat = BASE_FORMAT,
 ) -> list[dict[str, str]]:
-    """Chat messages asking for the next target prompt.
+    """Chat messages asking for the next answer.
 
     Earlier turns are replayed as user/assistant pairs, so turn N's messages are a prefix
-    of turn N+1's and llama.cpp reuses its KV cache instead of prefilling again.
+    of turn N+1's and llama.cpp reuses its KV cache instead of prefilling again. Only the
+    first user message carries the prompt; scripts after it say what became of it.
     """
-    messages = fixed_prefix(fmt) + _conversation(source, (*history, Turn(instruction, "")))
+    messages = fixed_prefix(fmt) + _conversation(source, (*history, Turn(instruction, source)), fmt)
     return messages[:-1]  # the open turn has no answer yet
 
 
 def fixed_prefix(fmt: PromptFormat = BASE_FORMAT) -> list[dict[str, str]]:
     """The messages every request starts with; an engine may keep their KV state on disk."""
-    messages = [{"role": "system", "content": SYSTEM_TEXT}]
+    messages = [{"role": "system", "content": SCRIPT_SYSTEM_TEXT if fmt in SCRIPT_FORMATS else SYSTEM_TEXT}]
     if fmt == "fewshot-v1":
         for example in FEW_SHOT:
-            messages += _conversation(example.source, example.turns)
+            messages += _conversation(example.source, example.turns, fmt)
     return messages
 
 
-def _conversation(source: str, turns: Sequence[Turn]) -> list[dict[str, str]]:
+def _conversation(source: str, turns: Sequence[Turn], fmt: PromptFormat) -> list[dict[str, str]]:
     messages = []
+    current = source
     for index, turn in enumerate(turns):
         messages.append({"role": "user", "content": user_message(turn.instruction, source if index == 0 else None)})
-        messages.append({"role": "assistant", "content": turn.target})
+        messages.append({"role": "assistant", "content": answer_text(current, turn, fmt)})
+        current = turn.target
     return messages
+
+
+def answer_text(current: str, turn: Turn, fmt: PromptFormat) -> str:
+    """What the model says for a finished turn: its script (derived when the turn has none), or the target."""
+    if fmt not in SCRIPT_FORMATS:
+        return turn.target
+    if turn.script:
+        return turn.script
+    from diffchat_tui.core.script_diff import script_from_pair
+
+    return format_script(script_from_pair(current, turn.target))
+
+
+def stop_for(fmt: PromptFormat) -> list[str]:
+    """Whole-prompt answers are one line, so a newline ends them; a script ends at the end of the turn."""
+    return [] if fmt in SCRIPT_FORMATS else ["\n"]
 
 
 def training_example(
     source: str,
-    target: str,
+    answer: str,
     instruction: str,
     history: Sequence[Turn] = (),
     fmt: PromptFormat = TRAINED_FORMAT,
 ) -> dict[str, list[dict[str, str]]]:
-    """A TRL conversational prompt/completion row, so SFT trains on exactly what inference sends."""
+    """A TRL conversational prompt/completion row, so SFT trains on exactly what inference sends.
+
+    answer is what the model should say: the script for script layouts, else the target prompt.
+    """
     return {
         "prompt": build_messages(source, instruction, history, fmt),
-        "completion": [{"role": "assistant", "content": target}],
+        "completion": [{"role": "assistant", "content": answer}],
     }
 
 
@@ -141,9 +179,16 @@ _WRAPPERS = "\"'`*“”‘’«» "
 _WORD = re.compile(r"\S+")
 
 
+_SYNTAX_MARKS = re.compile(r":\s*-?(?:\d+\.?\d*|\.\d+)\s*(?=[)\]>])|[()\[\]{}<>|]")
+
+
 def comparable(text: str) -> str:
-    """Lower-case words only: how two prompts or phrases are compared for sameness."""
-    return " ".join(re.sub(r"[^\w\s]+", "", text.lower()).split())
+    """Lower-case words only: how two prompts or phrases are compared for sameness.
+
+    Emphasis brackets and their weights separate words (`(wings:1.3)` reads `wings`).
+    """
+    text = _SYNTAX_MARKS.sub(" ", text.lower())
+    return " ".join(re.sub(r"[^\w\s]+", "", text).split())
 
 
 def _collapse_repeats(words: list[str]) -> list[str]:
@@ -161,17 +206,32 @@ def _collapse_repeats(words: list[str]) -> list[str]:
     return out
 
 
-def clean_target(raw: str, instruction: str = "", max_words: int = MAX_TARGET_WORDS) -> str:
-    """Turn a raw model answer into one clean prompt line; empty when nothing usable is left.
+def _strip_phrase(phrase: str) -> str:
+    """Trim stray punctuation and unpaired quotes from a phrase's ends; a quoted word like "OPEN" keeps its quotes."""
+    phrase = phrase.strip(" .;:*`")
+    for quote in "\"'“”‘’«»":
+        if phrase.count(quote) % 2 and phrase[:1] == quote:
+            phrase = phrase[1:]
+        if phrase.count(quote) % 2 and phrase[-1:] == quote:
+            phrase = phrase[:-1]
+    paired = {"\"": "\"", "'": "'", "“": "”", "‘": "’", "«": "»"}
+    while len(phrase) > 1 and paired.get(phrase[0]) == phrase[-1] and phrase.count(phrase[0]) <= 2:
+        phrase = phrase[1:-1].strip()
+    return phrase.strip(" .;:")
 
-    One line, no labels or quotes, no echoed instruction, loops cut, at most max_words words.
+
+def clean_target(raw: str, instruction: str = "", max_chars: int = MAX_TARGET_CHARS) -> str:
+    """Turn a raw whole-prompt answer into one clean prompt line; empty when nothing usable is left.
+
+    One line, no labels or wrapping quotes, no echoed instruction, loops cut; cut at a phrase
+    boundary only past max_chars, which no real prompt reaches.
     """
     lines = [line for line in strip_escapes(raw).splitlines() if line.strip()]
     text = lines[0] if lines else ""
     previous = None
     while previous != text:  # labels and quotes can nest: 'Prompt: "..."'
         previous = text
-        text = _LABEL.sub("", text).strip(_WRAPPERS)
+        text = _strip_phrase(_LABEL.sub("", text))
     text = _INLINE_INSTRUCTION.sub("", text)
 
     echo = comparable(instruction)
@@ -181,7 +241,7 @@ def clean_target(raw: str, instruction: str = "", max_words: int = MAX_TARGET_WO
         words = _collapse_repeats(_WORD.findall(phrase))
         if echo and comparable(" ".join(words)).startswith(echo + " "):
             words = words[len(echo.split()) :]  # the instruction echoed in front of real content
-        phrase = " ".join(words).strip(" .;:" + _WRAPPERS)
+        phrase = _strip_phrase(" ".join(words))
         key = comparable(phrase)
         if not key or key in seen or key == echo:
             continue
@@ -189,13 +249,38 @@ def clean_target(raw: str, instruction: str = "", max_words: int = MAX_TARGET_WO
         phrases.append(phrase)
 
     kept: list[str] = []
-    budget = max_words
     for phrase in phrases:
-        words = phrase.split()
-        if len(words) > budget:
-            if not kept:  # a single overlong phrase is cut rather than dropped
-                kept.append(" ".join(words[:budget]))
+        if kept and len(", ".join([*kept, phrase])) > max_chars:
             break
-        kept.append(phrase)
-        budget -= len(words)
+        kept.append(phrase[:max_chars])
     return ", ".join(kept)
+
+
+@dataclass
+class Answer:
+    """A model's answer, read: the new prompt, the script that made it, and what could not be used."""
+
+    target: str
+    script: str = ""
+    """The operations that took effect, one per line; empty for whole-prompt answers."""
+    problems: list[str] = field(default_factory=list)
+    """Script lines that are not operations and operations that did not apply, each with its reason."""
+
+    @property
+    def clean(self) -> bool:
+        return bool(self.target) and not self.problems
+
+
+def read_answer(raw: str, current: str, fmt: PromptFormat, instruction: str = "", *, beautify: bool = True) -> Answer:
+    """The new prompt from a raw answer: a script applied to current, or a whole prompt cleaned up."""
+    if fmt not in SCRIPT_FORMATS:
+        target = clean_target(raw, instruction)
+        return Answer(target, "", [] if target else ["the answer holds no usable prompt"])
+    script = parse_script(strip_escapes(raw))
+    ops = [Op("rewrite", clean_target(op.text, instruction)) if op.kind == "rewrite" else op for op in script.ops]
+    ops = [op for op in ops if op.text]
+    applied = apply_script(current, ops, beautify=beautify)
+    problems = script.errors + [f"{op.line()}: {reason}" for op, reason in applied.failed]
+    if not script.ops:
+        problems.append("the answer holds no edit operation")
+    return Answer(applied.prompt, format_script(applied.done), problems)

@@ -44,16 +44,23 @@ class CleanInput:
     warnings: list[str] = field(default_factory=list)
 
 
-def clean_user_text(raw: str, what: str, max_chars: int) -> CleanInput:
+def keep_lines(text: str) -> str:
+    """A prompt's own line breaks stay (a BREAK on its own line means something); other whitespace runs shrink."""
+    lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def clean_user_text(raw: str, what: str, max_chars: int, *, multiline: bool = False) -> CleanInput:
     """Validate one field of user input: strip escapes, refuse empty text, cut oversized text.
 
+    multiline keeps line breaks (prompts); otherwise the text becomes one line (instructions).
     Raises BadInput (exit code 2) when nothing usable is left.
     """
     warnings: list[str] = []
     stripped = strip_escapes(raw)
-    if stripped != raw:
+    if stripped != raw.replace("\r", ""):  # a Windows line end is not worth a warning
         warnings.append(f"{what}: removed control or escape characters")
-    text = one_line(stripped)
+    text = keep_lines(stripped) if multiline else one_line(stripped)
     if not text:
         raise BadInput(f"{what} is empty")
     if len(text) > max_chars:
@@ -61,7 +68,7 @@ def clean_user_text(raw: str, what: str, max_chars: int) -> CleanInput:
         # Cut at a phrase or word boundary so the model does not see half a word.
         boundary = max(cut.rfind(","), cut.rfind(" "))
         text = (cut[:boundary] if boundary > max_chars // 2 else cut).rstrip(" ,")
-        warnings.append(f"{what}: {len(one_line(stripped))} characters is too long; cut to {len(text)}")
+        warnings.append(f"{what}: {len(stripped.strip())} characters is too long; cut to {len(text)}")
     return CleanInput(text, warnings)
 
 

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING
 
 from diffchat_tui.core.errors import GenerationError
 from diffchat_tui.core.prompting import (
-    MAX_TARGET_WORDS,
+    SCRIPT_FORMATS,
     STALL_TOKENS,
-    STOP,
     PromptFormat,
     Turn,
     build_messages,
@@ -20,6 +19,8 @@ from diffchat_tui.core.prompting import (
     comparable,
     fixed_prefix,
     format_for,
+    read_answer,
+    stop_for,
 )
 from diffchat_tui.engines.llm import ContextOverflow, LLMEngine
 
@@ -51,6 +52,14 @@ class EditResult:
     timings: Timings = field(default_factory=Timings)
     raw: str = ""
     """The model's answer before clean-up, kept for debugging and evaluation."""
+    script: str = ""
+    """The edit operations that made target, one per line (empty for whole-prompt models)."""
+    problems: list[str] = field(default_factory=list)
+    """What the model said that could not be used, when no try came out clean."""
+
+    @property
+    def turn(self) -> Turn:
+        return Turn(self.instruction, self.target, self.script)
 
 
 @dataclass
@@ -60,10 +69,14 @@ class GenerationOptions:
     seed: int = 0
     max_tokens: int = 96
     prompt_format: str = "auto"
+    beautify: bool = True
+    retries: int = 2
 
     @classmethod
     def from_settings(cls, llm: LLMSettings) -> GenerationOptions:
-        return cls(llm.temperature, llm.candidate_temperature, llm.seed, llm.max_tokens, llm.prompt_format)
+        return cls(
+            llm.temperature, llm.candidate_temperature, llm.seed, llm.max_tokens, llm.prompt_format, llm.beautify, llm.retries
+        )
 
 
 class Editor:
@@ -100,12 +113,12 @@ class Editor:
     def _generate(
         self,
         messages: list[dict[str, str]],
-        instruction: str,
         temperature: float,
         seed: int,
         cancel: threading.Event | None,
         on_piece: Callable[[str], None] | None = None,
     ) -> tuple[str, Timings]:
+        fmt = self.prompt_format
         timings = Timings(load_s=self._pending_load_s)
         self._pending_load_s = 0.0
         pieces: list[str] = []
@@ -116,7 +129,7 @@ class Editor:
             temperature=temperature,
             seed=seed,
             max_tokens=self.options.max_tokens,
-            stop=STOP,
+            stop=stop_for(fmt),
             cancel=cancel,
         ):
             if not pieces:
@@ -124,15 +137,17 @@ class Editor:
             pieces.append(piece)
             if on_piece is not None:
                 on_piece(piece)
-            # Tokens past the word cap, or looping ones the clean-up drops, are wasted time: stop.
-            words = len(clean_target("".join(pieces), instruction).split())
-            longest, stalled = (words, 0) if words > longest else (longest, stalled + 1)
-            if stalled >= STALL_TOKENS or words >= MAX_TARGET_WORDS:
+            # A looping model adds nothing new for many tokens in a row: stop paying for it.
+            progress = _progress("".join(pieces), fmt)
+            longest, stalled = (progress, 0) if progress > longest else (longest, stalled + 1)
+            if stalled >= STALL_TOKENS:
                 break
         timings.total_s = time.perf_counter() - started
         timings.tokens = len(pieces)
         if timings.tokens > 1 and timings.total_s > timings.ttft_s:
             timings.tok_per_s = (timings.tokens - 1) / (timings.total_s - timings.ttft_s)
+        if timings.tokens >= self.options.max_tokens:
+            self.warn(f"the answer reached the {self.options.max_tokens}-token limit (--max-tokens) and may be cut short")
         return "".join(pieces), timings
 
     def _attempt(
@@ -148,15 +163,44 @@ class Editor:
         self.load()
         try:
             messages = build_messages(source, instruction, history, self.prompt_format)
-            raw, timings = self._generate(messages, instruction, temperature, seed, cancel, on_piece)
+            raw, timings = self._generate(messages, temperature, seed, cancel, on_piece)
         except ContextOverflow:
             if not history:
                 raise GenerationError("the prompt does not fit the model's context; shorten it") from None
             # The latest target already carries every earlier edit, so it can stand in for the history.
             self.warn("the conversation outgrew the model's context; continuing from the current prompt only")
             return self._attempt(history[-1].target, instruction, (), temperature, seed, cancel, on_piece)
-        target = clean_target(raw, instruction)
-        return EditResult(source, instruction, target, self.engine.name, timings, raw)
+        current = history[-1].target if history else source
+        answer = read_answer(raw, current, self.prompt_format, instruction, beautify=self.options.beautify)
+        return EditResult(source, instruction, answer.target, self.engine.name, timings, raw, answer.script, answer.problems)
+
+    def _checked_attempt(
+        self,
+        source: str,
+        instruction: str,
+        history: Sequence[Turn],
+        temperature: float,
+        seed: int,
+        cancel: threading.Event | None,
+        on_piece: Callable[[str], None] | None = None,
+    ) -> EditResult:
+        """One answer; a script that does not apply cleanly is asked for again (sampled) before the best try is kept."""
+        tries: list[EditResult] = []
+        for retry in range(self.options.retries + 1):
+            heat = temperature if retry == 0 else max(temperature, self.options.candidate_temperature, 0.3)
+            result = self._attempt(source, instruction, history, heat, seed + 1000 * retry, cancel, on_piece)
+            if retry:
+                result.timings.load_s += tries[-1].timings.load_s
+            tries.append(result)
+            if (result.target and not result.problems) or (cancel is not None and cancel.is_set()):
+                return result
+        current = history[-1].target if history else source
+        best = min(tries, key=lambda r: (not r.target, comparable(r.target) == comparable(current), len(r.problems)))
+        if best.target and comparable(best.target) != comparable(current):
+            self.warn(f"part of the edit could not be applied: {best.problems[0]}")
+        elif best.target:
+            self.warn(f"the model's edit could not be applied ({best.problems[0]}); the prompt is unchanged")
+        return best
 
     def edit(
         self,
@@ -189,7 +233,7 @@ class Editor:
             if len(results) == count or (cancel is not None and cancel.is_set()):
                 break
             temperature = options.temperature if attempt == 0 else max(options.candidate_temperature, 0.1)
-            result = self._attempt(source, instruction, history, temperature, options.seed + attempt, cancel, on_piece)
+            result = self._checked_attempt(source, instruction, history, temperature, options.seed + attempt, cancel, on_piece)
             key = comparable(result.target)
             if key and key not in seen:
                 seen.add(key)
@@ -201,3 +245,16 @@ class Editor:
         if len(results) < count:
             self.warn(f"only {len(results)} distinct candidates out of {count} asked for")
         return results
+
+
+def _progress(text: str, fmt: PromptFormat) -> int:
+    """How much answer there is so far, in a measure that stops growing while the model repeats itself."""
+    if fmt not in SCRIPT_FORMATS:
+        return len(clean_target(text).split())
+    *complete, partial = text.split("\n")
+    lines = list(dict.fromkeys(line.strip() for line in complete if line.strip()))
+    size = sum(len(line) for line in lines)
+    partial = partial.strip()
+    if partial and not any(line.startswith(partial) for line in lines):
+        size += len(partial)
+    return size

@@ -1,7 +1,7 @@
 from diffchat_tui.core.prompting import (
     BASE_FORMAT,
     FEW_SHOT,
-    MAX_TARGET_WORDS,
+    SCRIPT_SYSTEM_TEXT,
     SYSTEM_TEXT,
     TRAINED_FORMAT,
     Turn,
@@ -9,6 +9,8 @@ from diffchat_tui.core.prompting import (
     clean_target,
     comparable,
     format_for,
+    read_answer,
+    stop_for,
     training_example,
 )
 
@@ -22,32 +24,63 @@ def test_first_turn_base_format_has_system_examples_and_the_real_turn():
     assert messages[3]["content"].startswith("Instruction: ")  # the examples show a follow-up turn too
 
 
-def test_trained_format_has_no_examples():
+def test_trained_format_has_no_examples_and_asks_for_a_script():
     messages = build_messages("a cat", "add a hat", fmt=TRAINED_FORMAT)
     assert [m["role"] for m in messages] == ["system", "user"]
+    assert messages[0]["content"] == SCRIPT_SYSTEM_TEXT
+    assert stop_for(TRAINED_FORMAT) == [] and stop_for(BASE_FORMAT) == ["\n"]
 
 
 def test_each_turn_extends_the_previous_turn_so_the_kv_cache_is_reused():
-    first = build_messages("a cat on a sofa", "make it night")
-    second = build_messages("a cat on a sofa", "add rain", [Turn("make it night", "a cat on a sofa, night")])
-    assert second[: len(first)] == first
-    assert second[len(first) :] == [
-        {"role": "assistant", "content": "a cat on a sofa, night"},
-        {"role": "user", "content": "Instruction: add rain"},
-    ]
+    for fmt, answer in ((BASE_FORMAT, "a cat on a sofa, night"), (TRAINED_FORMAT, "+ night")):
+        first = build_messages("a cat on a sofa", "make it night", fmt=fmt)
+        history = [Turn("make it night", "a cat on a sofa, night", "+ night")]
+        second = build_messages("a cat on a sofa", "add rain", history, fmt=fmt)
+        assert second[: len(first)] == first
+        assert second[len(first) :] == [
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": "Instruction: add rain"},
+        ]
+
+
+def test_a_turn_without_a_script_is_shown_as_the_script_that_makes_it():
+    history = [Turn("make it night", "a cat on a sofa, night"), Turn("swap the cat", "a dog on a sofa, night")]
+    messages = build_messages("a cat on a sofa", "add rain", history, TRAINED_FORMAT)
+    assert [m["content"] for m in messages if m["role"] == "assistant"] == ["+ night", "~ a cat -> a dog"]
 
 
 def test_training_example_prompt_is_exactly_the_inference_request():
-    history = [Turn("make it night", "a cat, night")]
-    example = training_example("a cat", "a cat, night, rain", "add rain", history)
+    history = [Turn("make it night", "a cat, night", "+ night")]
+    example = training_example("a cat", "+ rain", "add rain", history)
     assert example["prompt"] == build_messages("a cat", "add rain", history, TRAINED_FORMAT)
-    assert example["completion"] == [{"role": "assistant", "content": "a cat, night, rain"}]
+    assert example["completion"] == [{"role": "assistant", "content": "+ rain"}]
 
 
 def test_declared_format_falls_back_to_the_base_format():
     assert format_for("diffchat-v1") == "diffchat-v1"
+    assert format_for("diffchat-v2") == "diffchat-v2"
     assert format_for(None) == BASE_FORMAT
     assert format_for("something-else") == BASE_FORMAT
+
+
+def test_a_script_answer_is_applied_to_the_current_prompt():
+    answer = read_answer("- the crane\n~ day -> night\n* masterpiece", "a harbour, a crane, boats, day", TRAINED_FORMAT)
+    assert answer.target == "a harbour, boats, night, masterpiece"
+    assert answer.script == "- the crane\n~ day -> night\n* masterpiece" and answer.clean
+    quiet = read_answer("+ a kite\n* masterpiece", "a beach", TRAINED_FORMAT, beautify=False)
+    assert quiet.target == "a beach, a kite" and quiet.script == "+ a kite"
+
+
+def test_a_script_that_does_not_apply_says_why_and_changes_nothing_it_cannot():
+    answer = read_answer("I think you want a giraffe\n- the giraffe", "a cat on a sofa", TRAINED_FORMAT)
+    assert answer.target == "a cat on a sofa" and not answer.clean
+    assert len(answer.problems) == 2
+    assert read_answer("", "a cat", TRAINED_FORMAT).problems == ["the answer holds no edit operation"]
+
+
+def test_a_whole_prompt_answer_is_cleaned():
+    answer = read_answer('Prompt: "a dog, night"\nmore text', "a cat", BASE_FORMAT)
+    assert answer.target == "a dog, night" and answer.script == "" and answer.clean
 
 
 def test_clean_keeps_only_the_first_line_and_drops_labels_and_quotes():
@@ -70,12 +103,12 @@ def test_clean_cuts_repetition_loops_and_duplicate_phrases():
     assert clean_target("a cat cat cat cat") == "a cat cat"
 
 
-def test_clean_caps_the_length_at_a_phrase_boundary():
+def test_clean_keeps_long_prompts_and_quoted_words_whole():
     long = ", ".join(f"detail number {i}" for i in range(50))
-    cleaned = clean_target(long)
-    assert len(cleaned.split()) <= MAX_TARGET_WORDS
-    assert cleaned.endswith(str(len(cleaned.split(", ")) - 1))
-    assert len(clean_target(" ".join(["word"] * 10 + [f"w{i}" for i in range(200)])).split()) == MAX_TARGET_WORDS
+    assert clean_target(long) == long  # no silent 60-word cut
+    assert clean_target('a shop, a sign that reads "OPEN"') == 'a shop, a sign that reads "OPEN"'
+    runaway = clean_target(", ".join(f"phrase {i}" for i in range(2000)))
+    assert len(runaway) <= 2000 and runaway.endswith(runaway.split(", ")[-1])
 
 
 def test_clean_strips_terminal_escapes_and_may_leave_nothing():
@@ -85,5 +118,6 @@ def test_clean_strips_terminal_escapes_and_may_leave_nothing():
     assert clean_target('"make it blue"', "make it blue") == ""
 
 
-def test_comparable_ignores_case_punctuation_and_spacing():
+def test_comparable_ignores_case_punctuation_spacing_and_emphasis():
     assert comparable("A Cat,  on a SOFA!") == "a cat on a sofa"
+    assert comparable("(wings:1.3), ((eyes)), [blur]") == "wings eyes blur"
