@@ -10,6 +10,8 @@ never passes through the model and comes out byte for byte, A1111 syntax include
     + TEXT @ SPAN         add TEXT as a new phrase right after SPAN
     * WORDS               quality words (beautify); skipped when beautify is off or already there
     = PROMPT              rewrite the whole prompt (a fallback for edits that touch most of it)
+    !+ TEXT, !- SPAN, !~ SPAN -> TEXT
+                          the same on the negative prompt ("no text or watermarks" -> `!+ text, watermark`)
 
 SPAN quotes the current prompt. Quoting is forgiving: case, punctuation, brackets and a
 leading article do not have to match, and a slightly wrong quote still finds its span when
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from diffchat_tui.core.prompt_syntax import Parsed, Unit, is_balanced, parse
@@ -54,9 +56,11 @@ class Op:
     """replace: what the span becomes."""
     anchor: str = ""
     """add: the span the new phrase goes after (empty: at the end)."""
+    negative: bool = False
+    """The op edits the negative prompt (delete, replace and add only)."""
 
     def line(self) -> str:
-        symbol = SYMBOLS[self.kind]
+        symbol = ("!" if self.negative else "") + SYMBOLS[self.kind]
         if self.kind == "replace":
             return f"{symbol} {self.text} -> {self.new}"
         if self.kind == "add" and self.anchor:
@@ -98,12 +102,22 @@ def parse_script(text: str) -> Script:
 
 
 def _parse_line(line: str) -> Op | str:
+    negative = line.startswith("!")
+    if negative:
+        line = line[1:].lstrip()
     symbol, body = line[:1], line[1:].strip()
     kind = _KIND_OF.get(symbol)
     if kind is None:
         return f"not an operation: {line!r}"
+    if negative and kind in ("quality", "rewrite"):
+        return f"the negative prompt takes -, ~ and + only: {line!r}"
     if not body:
         return f"empty operation: {line!r}"
+    op = _parse_body(kind, body, line)
+    return replace(op, negative=True) if negative and isinstance(op, Op) else op
+
+
+def _parse_body(kind: OpKind, body: str, line: str) -> Op | str:
     if kind == "replace":
         for arrow in ARROWS:
             old, found, new = body.partition(arrow)
@@ -122,9 +136,10 @@ def _parse_line(line: str) -> Op | str:
 
 @dataclass
 class Applied:
-    """The edited prompt, the operations that took effect, and why the others did not."""
+    """The edited prompt and negative prompt, the operations that took effect, and why the others did not."""
 
     prompt: str
+    negative: str = ""
     done: list[Op] = field(default_factory=list)
     failed: list[tuple[Op, str]] = field(default_factory=list)
 
@@ -133,17 +148,20 @@ class Applied:
         return not self.failed
 
 
-def apply_script(prompt: str, ops: list[Op], *, beautify: bool = True) -> Applied:
-    """Apply operations in order; each sees the prompt as the ones before it left it."""
-    result = Applied(prompt)
+def apply_script(prompt: str, ops: list[Op], *, beautify: bool = True, negative: str = "") -> Applied:
+    """Apply operations in order; each sees the prompts as the ones before it left them."""
+    result = Applied(prompt, negative)
     for op in ops:
         if op.kind == "quality" and not beautify:
             continue
-        outcome = _apply_op(result.prompt, op)
-        if isinstance(outcome, str) and outcome.startswith("!"):
+        outcome = _apply_op(result.negative if op.negative else result.prompt, op)
+        if outcome.startswith("!"):
             result.failed.append((op, outcome[1:]))
             continue
-        result.prompt = outcome
+        if op.negative:
+            result.negative = outcome
+        else:
+            result.prompt = outcome
         result.done.append(op)
     return result
 
@@ -173,7 +191,9 @@ def _apply_op(prompt: str, op: Op) -> str:
 
 
 def _add(prompt: str, op: Op) -> str:
-    phrases = [op.text] if op.kind == "add" else [word.strip() for word in op.text.split(",")]
+    # Comma lists are added phrase by phrase, skipping what is there; text with brackets stays whole.
+    plain = not re.search(r"[()\[\]{}<>]", op.text)
+    phrases = [word.strip() for word in op.text.split(",")] if plain else [op.text]
     present = f" {_comparable(prompt)} "
     fresh = [_balanced(p) for p in phrases if f" {_comparable(p)} " not in present]
     fresh = [p for p in dict.fromkeys(fresh) if p]
@@ -200,7 +220,9 @@ def insert_phrase(prompt: str, at: int, phrase: str) -> str:
         text = left + phrase
     else:
         text = left + ("" if left.endswith(",") else ",") + " " + phrase
-    if after.strip() and not after.lstrip(" \t").startswith((",", "\n")):
+    if not after.strip():
+        return text  # nothing but trailing whitespace after it
+    if not after.lstrip(" \t").startswith((",", "\n")):
         after = ", " + after.lstrip(" \t")
     return text + after
 
@@ -358,7 +380,7 @@ def join(before: str, after: str) -> str:
     if not left.strip():
         return right.lstrip(" \t,").lstrip() if not right.startswith("\n") else right.lstrip("\n")
     if not right.strip():
-        return left.rstrip(" \t,")
+        return left.rstrip(" \t,\n")
     if right.startswith(","):
         if left.endswith(","):
             return left + right[1:]  # "a cat, [a dog], a bird": one comma, with the spacing that followed it

@@ -40,8 +40,8 @@ MAX_TARGET_CHARS = 2000
 SCRIPT_SYSTEM_TEXT = (
     "You edit Stable Diffusion prompts. You are given a prompt and an instruction. Reply with an "
     "edit script, one operation per line: '- old' deletes old, '~ old -> new' replaces old with new, "
-    "'+ new' adds a phrase, '* words' adds quality words. Quote the prompt exactly and change only "
-    "what the instruction asks for."
+    "'+ new' adds a phrase, '* words' adds quality words; '!' before '-', '~' or '+' edits the negative "
+    "prompt. Quote the prompt exactly and change only what the instruction asks for."
 )
 
 SYSTEM_TEXT = (
@@ -60,6 +60,8 @@ class Turn:
     target: str
     script: str = ""
     """Empty when the turn was not made by a script (an older model); the layout then derives one."""
+    negative: str = ""
+    """The negative prompt after this turn."""
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,12 @@ FEW_SHOT: tuple[Example, ...] = (
 )
 
 
-def user_message(instruction: str, source: str | None = None) -> str:
-    """The user turn: the first one carries the source prompt, later ones only the instruction."""
+def user_message(instruction: str, source: str | None = None, negative: str = "") -> str:
+    """The user turn: the first one carries the source prompt (and negative prompt), later ones only the instruction."""
     if source is None:
         return f"Instruction: {instruction}"
-    return f"Prompt: {source}\nInstruction: {instruction}"
+    shown = f"Prompt: {source}\n" + (f"Negative: {negative}\n" if negative else "")
+    return f"{shown}Instruction: {instruction}"
 
 
 def format_for(declared: str | None) -> PromptFormat:
@@ -106,14 +109,18 @@ def build_messages(
     instruction: str,
     history: Sequence[Turn] = (),
     fmt: PromptFormat = BASE_FORMAT,
+    negative: str = "",
 ) -> list[dict[str, str]]:
     """Chat messages asking for the next answer.
 
     Earlier turns are replayed as user/assistant pairs, so turn N's messages are a prefix
     of turn N+1's and llama.cpp reuses its KV cache instead of prefilling again. Only the
-    first user message carries the prompt; scripts after it say what became of it.
+    first user message carries the prompt (and the negative prompt, in script layouts);
+    scripts after it say what became of them.
     """
-    messages = fixed_prefix(fmt) + _conversation(source, (*history, Turn(instruction, source)), fmt)
+    shown_negative = negative if fmt in SCRIPT_FORMATS else ""
+    turns = (*history, Turn(instruction, source))
+    messages = fixed_prefix(fmt) + _conversation(source, turns, fmt, shown_negative)
     return messages[:-1]  # the open turn has no answer yet
 
 
@@ -126,25 +133,31 @@ def fixed_prefix(fmt: PromptFormat = BASE_FORMAT) -> list[dict[str, str]]:
     return messages
 
 
-def _conversation(source: str, turns: Sequence[Turn], fmt: PromptFormat) -> list[dict[str, str]]:
+def _conversation(source: str, turns: Sequence[Turn], fmt: PromptFormat, negative: str = "") -> list[dict[str, str]]:
     messages = []
-    current = source
+    current = (source, negative)
     for index, turn in enumerate(turns):
-        messages.append({"role": "user", "content": user_message(turn.instruction, source if index == 0 else None)})
-        messages.append({"role": "assistant", "content": answer_text(current, turn, fmt)})
-        current = turn.target
+        shown = user_message(turn.instruction, source, negative) if index == 0 else user_message(turn.instruction)
+        messages.append({"role": "user", "content": shown})
+        messages.append({"role": "assistant", "content": answer_text(*current, turn, fmt)})
+        current = (turn.target, turn.negative)
     return messages
 
 
-def answer_text(current: str, turn: Turn, fmt: PromptFormat) -> str:
+def answer_text(current: str, negative: str, turn: Turn, fmt: PromptFormat) -> str:
     """What the model says for a finished turn: its script (derived when the turn has none), or the target."""
     if fmt not in SCRIPT_FORMATS:
         return turn.target
     if turn.script:
         return turn.script
+    from dataclasses import replace
+
     from diffchat_tui.core.script_diff import script_from_pair
 
-    return format_script(script_from_pair(current, turn.target))
+    ops = script_from_pair(current, turn.target)
+    if negative != turn.negative:
+        ops += [replace(op, negative=True) for op in script_from_pair(negative, turn.negative) if op.kind != "rewrite"]
+    return format_script(ops)
 
 
 def stop_for(fmt: PromptFormat) -> list[str]:
@@ -158,13 +171,14 @@ def training_example(
     instruction: str,
     history: Sequence[Turn] = (),
     fmt: PromptFormat = TRAINED_FORMAT,
+    negative: str = "",
 ) -> dict[str, list[dict[str, str]]]:
     """A TRL conversational prompt/completion row, so SFT trains on exactly what inference sends.
 
     answer is what the model should say: the script for script layouts, else the target prompt.
     """
     return {
-        "prompt": build_messages(source, instruction, history, fmt),
+        "prompt": build_messages(source, instruction, history, fmt, negative),
         "completion": [{"role": "assistant", "content": answer}],
     }
 
@@ -258,9 +272,10 @@ def clean_target(raw: str, instruction: str = "", max_chars: int = MAX_TARGET_CH
 
 @dataclass
 class Answer:
-    """A model's answer, read: the new prompt, the script that made it, and what could not be used."""
+    """A model's answer, read: the new prompt (and negative prompt), the script that made it, and what could not be used."""
 
     target: str
+    negative: str = ""
     script: str = ""
     """The operations that took effect, one per line; empty for whole-prompt answers."""
     problems: list[str] = field(default_factory=list)
@@ -271,16 +286,18 @@ class Answer:
         return bool(self.target) and not self.problems
 
 
-def read_answer(raw: str, current: str, fmt: PromptFormat, instruction: str = "", *, beautify: bool = True) -> Answer:
-    """The new prompt from a raw answer: a script applied to current, or a whole prompt cleaned up."""
+def read_answer(
+    raw: str, current: str, fmt: PromptFormat, instruction: str = "", *, beautify: bool = True, negative: str = ""
+) -> Answer:
+    """The new prompt from a raw answer: a script applied to current (and negative), or a whole prompt cleaned up."""
     if fmt not in SCRIPT_FORMATS:
         target = clean_target(raw, instruction)
-        return Answer(target, "", [] if target else ["the answer holds no usable prompt"])
+        return Answer(target, negative, "", [] if target else ["the answer holds no usable prompt"])
     script = parse_script(strip_escapes(raw))
     ops = [Op("rewrite", clean_target(op.text, instruction)) if op.kind == "rewrite" else op for op in script.ops]
     ops = [op for op in ops if op.text]
-    applied = apply_script(current, ops, beautify=beautify)
+    applied = apply_script(current, ops, beautify=beautify, negative=negative)
     problems = script.errors + [f"{op.line()}: {reason}" for op, reason in applied.failed]
     if not script.ops:
         problems.append("the answer holds no edit operation")
-    return Answer(applied.prompt, format_script(applied.done), problems)
+    return Answer(applied.prompt, applied.negative, format_script(applied.done), problems)

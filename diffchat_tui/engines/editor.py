@@ -54,12 +54,14 @@ class EditResult:
     """The model's answer before clean-up, kept for debugging and evaluation."""
     script: str = ""
     """The edit operations that made target, one per line (empty for whole-prompt models)."""
+    negative: str = ""
+    """The negative prompt after the edit (script models may change it: "no text or watermarks")."""
     problems: list[str] = field(default_factory=list)
     """What the model said that could not be used, when no try came out clean."""
 
     @property
     def turn(self) -> Turn:
-        return Turn(self.instruction, self.target, self.script)
+        return Turn(self.instruction, self.target, self.script, self.negative)
 
 
 @dataclass
@@ -159,20 +161,26 @@ class Editor:
         seed: int,
         cancel: threading.Event | None,
         on_piece: Callable[[str], None] | None = None,
+        negative: str = "",
     ) -> EditResult:
         self.load()
         try:
-            messages = build_messages(source, instruction, history, self.prompt_format)
+            messages = build_messages(source, instruction, history, self.prompt_format, negative)
             raw, timings = self._generate(messages, temperature, seed, cancel, on_piece)
         except ContextOverflow:
             if not history:
                 raise GenerationError("the prompt does not fit the model's context; shorten it") from None
             # The latest target already carries every earlier edit, so it can stand in for the history.
             self.warn("the conversation outgrew the model's context; continuing from the current prompt only")
-            return self._attempt(history[-1].target, instruction, (), temperature, seed, cancel, on_piece)
-        current = history[-1].target if history else source
-        answer = read_answer(raw, current, self.prompt_format, instruction, beautify=self.options.beautify)
-        return EditResult(source, instruction, answer.target, self.engine.name, timings, raw, answer.script, answer.problems)
+            last = history[-1]
+            return self._attempt(last.target, instruction, (), temperature, seed, cancel, on_piece, last.negative)
+        current, current_negative = (history[-1].target, history[-1].negative) if history else (source, negative)
+        answer = read_answer(
+            raw, current, self.prompt_format, instruction, beautify=self.options.beautify, negative=current_negative
+        )
+        return EditResult(
+            source, instruction, answer.target, self.engine.name, timings, raw, answer.script, answer.negative, answer.problems
+        )
 
     def _checked_attempt(
         self,
@@ -183,12 +191,13 @@ class Editor:
         seed: int,
         cancel: threading.Event | None,
         on_piece: Callable[[str], None] | None = None,
+        negative: str = "",
     ) -> EditResult:
         """One answer; a script that does not apply cleanly is asked for again (sampled) before the best try is kept."""
         tries: list[EditResult] = []
         for retry in range(self.options.retries + 1):
             heat = temperature if retry == 0 else max(temperature, self.options.candidate_temperature, 0.3)
-            result = self._attempt(source, instruction, history, heat, seed + 1000 * retry, cancel, on_piece)
+            result = self._attempt(source, instruction, history, heat, seed + 1000 * retry, cancel, on_piece, negative)
             if retry:
                 result.timings.load_s += tries[-1].timings.load_s
             tries.append(result)
@@ -209,9 +218,13 @@ class Editor:
         history: Sequence[Turn] = (),
         cancel: threading.Event | None = None,
         on_piece: Callable[[str], None] | None = None,
+        negative: str = "",
     ) -> EditResult:
-        """The target prompt for one instruction; raises GenerationError if the model gives nothing usable."""
-        return self.candidates(source, instruction, 1, history, cancel, on_piece)[0]
+        """The target prompt for one instruction; raises GenerationError if the model gives nothing usable.
+
+        negative is the negative prompt the source came with (later turns carry their own).
+        """
+        return self.candidates(source, instruction, 1, history, cancel, on_piece, negative)[0]
 
     def candidates(
         self,
@@ -221,6 +234,7 @@ class Editor:
         history: Sequence[Turn] = (),
         cancel: threading.Event | None = None,
         on_piece: Callable[[str], None] | None = None,
+        negative: str = "",
     ) -> list[EditResult]:
         """Up to `count` distinct target prompts; the first is sampled at the main temperature.
 
@@ -233,7 +247,9 @@ class Editor:
             if len(results) == count or (cancel is not None and cancel.is_set()):
                 break
             temperature = options.temperature if attempt == 0 else max(options.candidate_temperature, 0.1)
-            result = self._checked_attempt(source, instruction, history, temperature, options.seed + attempt, cancel, on_piece)
+            result = self._checked_attempt(
+                source, instruction, history, temperature, options.seed + attempt, cancel, on_piece, negative
+            )
             key = comparable(result.target)
             if key and key not in seen:
                 seen.add(key)
