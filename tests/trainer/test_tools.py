@@ -73,14 +73,36 @@ def test_stats_counts_categories_shares_and_lengths():
 def test_sft_rows_are_exactly_core_prompting_training_examples():
     single = record("a cat on a sofa")
     turns = [{"instruction": "make it night", "target": "a cat on a sofa, night"}]
-    multi = record("a cat on a sofa", "add a hat", history=turns)
+    multi = Record(
+        source_prompt="cat sofa", instruction="add a hat", beautified_source_prompt="a cat on a sofa",
+        beautified_target_prompt="a cat on a sofa, night, a hat", history=turns,
+    )  # fmt: skip
 
-    assert sft_row(single) == training_example(
-        "a cat on a sofa", "a cat on a sofa, a hat", "add a hat", fmt=TRAINED_FORMAT
-    )
+    assert sft_row(single) == training_example("a cat on a sofa", "+ a hat", "add a hat", fmt=TRAINED_FORMAT)
+    # a released-format record: the edit starts from beautified_source_prompt, each turn's script by diff
     assert sft_row(multi) == training_example(
-        "a cat on a sofa", "a cat on a sofa, a hat", "add a hat", [Turn("make it night", "a cat on a sofa, night")]
+        "a cat on a sofa", "+ a hat", "add a hat", [Turn("make it night", "a cat on a sofa, night", "+ night")]
     )
     rows = sft_rows([single, multi])
     assert rows[1]["prompt"][-1] == {"role": "user", "content": "Instruction: add a hat"}
-    assert rows[1]["completion"] == [{"role": "assistant", "content": "a cat on a sofa, a hat"}]
+    assert rows[1]["completion"] == [{"role": "assistant", "content": "+ a hat"}]
+
+
+def test_our_records_train_on_their_own_scripts_from_the_raw_prompt():
+    ours = Record(
+        source_prompt="a cat on a sofa", instruction="add a hat", beautified_source_prompt="a cat on a sofa, masterpiece",
+        beautified_target_prompt="a cat on a sofa, a hat, masterpiece", edit_script="+ a hat\n* masterpiece",
+    )  # fmt: skip
+    assert sft_row(ours) == training_example("a cat on a sofa", "+ a hat\n* masterpiece", "add a hat")
+
+
+def test_a_script_that_does_not_lead_to_the_target_is_a_bad_row():
+    import pytest
+
+    with pytest.raises(ValueError, match="edit_script's script does not lead to its target"):
+        record("a cat on a sofa", edit_script="+ a scarf")
+
+
+def test_older_whole_prompt_layouts_still_train_on_targets():
+    row = sft_row(record("a cat on a sofa"), fmt="diffchat-v1")
+    assert row["completion"] == [{"role": "assistant", "content": "a cat on a sofa, a hat"}]

@@ -1,7 +1,13 @@
-"""The offline InstructPE builder: raw prompts from the vocabularies, edits applied to their slots.
+"""The offline InstructPE builder: prompts written the way people write them, edited by scripts.
 
-Every record is checked before it is kept: the target passes its own checks, copies no
-instruction words, and fits the target length cap. Records are independent draws seeded by
+A record's source is a sentence, a short tag list, a long community prompt or booru tags,
+often with A1111 syntax in it. Each turn's edit is a script (core.edit_script) that quotes
+the prompt, and the target is that script applied, so untouched text and syntax come out byte
+for byte. The first turn also adds quality words (a `*` op) when the prompt has none; that
+is the paper's beautifier, as an operation of its own.
+
+Every record is checked before it is kept: its scripts apply cleanly, the target passes its
+own checks and copies no instruction words. Records are independent draws seeded by
 (seed, index), so a build is the same for a seed on any machine.
 """
 
@@ -11,22 +17,33 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from diffchat_tui.core.prompting import MAX_TARGET_WORDS
-from trainer.data.edits import CATEGORIES, MAX_OBJECTS, SINGLE, SINGLE_EDITS, Draw, Edit, Tally, multi
+from diffchat_tui.core.edit_script import Op, apply_script, format_script
+from diffchat_tui.core.prompt_syntax import parse
+from trainer.data import booru, registers
+from trainer.data.draw import Draw, Edit, Register
+from trainer.data.edits import BASIC, MAX_OBJECTS, Tally, combine, lower_first, named_words, new_object
+from trainer.data.edits_more import MORE, revisit
+from trainer.data.negative import negative, negative_source
 from trainer.data.scene import Mood, Scene, Thing
 from trainer.data.schema import Checks, HistoryTurn, PhraseIndex, Record, contains_phrase
 from trainer.data.tools import record_key
 from trainer.data.vocab import Vocab, load_vocab
 
+CATEGORIES = (
+    "add", "remove", "replace", "style", "atmosphere", "colour", "camera", "beautify",
+    "size", "count", "text", "position", "pose", "mood", "weight", "negative", "multi", "revisit",
+)  # fmt: skip
+SINGLE_EDITS = ("add", "remove", "replace", "style", "atmosphere", "colour", "camera", "size", "count", "position", "pose", "mood")
+"""What a multi edit combines."""
 INSTRUCTION_WORDS = (
     "make it", "make the", "make this", "remove", "get rid", "please", "instead", "add", "replace",
     "change", "swap", "switch", "lose", "delete", "erase", "turn it", "turn the", "can you", "could you",
     "i want", "id like", "lets", "should", "put it", "move it", "recolor", "restyle", "how about",
 )  # fmt: skip
 """Words of requests, not of prompts: a target containing one has copied the instruction."""
-QUALITY_WORDS = 3
-"""Quality modifiers the beautifier appends to every prompt of a record, the same ones each turn."""
-MAX_ATTEMPTS = 200
+EARLIER_TURNS = (1, 1, 1, 2, 2, 3, 4)
+"""Context turns of a multi-turn record: most have one or two, some make a 4- or 5-turn conversation."""
+MAX_ATTEMPTS = 300
 
 
 @dataclass
@@ -38,6 +55,7 @@ class Draft:
     """Phrases the last instruction names (any form of each): a paraphrase must keep them all."""
     templates: list[tuple[str, str, str]] = field(default_factory=list)
     """(category, kind, template) of every phrasing the record used, earlier turns included."""
+    register: Register = "tags"
 
 
 def plan(n: int, seed: int, heldout_frac: float, multi_turn_frac: float) -> list[tuple[str, bool, int]]:
@@ -51,7 +69,10 @@ def plan(n: int, seed: int, heldout_frac: float, multi_turn_frac: float) -> list
         held = round(count * heldout_frac)
         rows += [(category, index < held) for index in range(count)]
     turned = set(rng.sample(range(n), round(n * multi_turn_frac)))
-    planned = [(category, heldout, (rng.choice((1, 1, 2)) if index in turned else 0)) for index, (category, heldout) in enumerate(rows)]
+    planned = []
+    for index, (category, heldout) in enumerate(rows):
+        earlier = rng.choice(EARLIER_TURNS) if index in turned or category == "revisit" else 0
+        planned.append((category, heldout, earlier))
     rng.shuffle(planned)
     return planned
 
@@ -94,72 +115,183 @@ def draw_record(
     raise RuntimeError(f"no valid {category} record after {MAX_ATTEMPTS} draws; the vocabularies are too small")
 
 
-def _attempt(rng: random.Random, vocab: Vocab, category: str, heldout: bool, earlier: int) -> Draft | None:
-    draw = Draw(rng, vocab, heldout)
-    history_draw = Draw(rng, vocab, heldout=False, templates=draw.templates)  # context turns use training pools
-    parts = rng.sample(SINGLE_EDITS, 3 if rng.random() < 0.25 else 2) if category == "multi" else [category]
-    sentence = rng.random() < 0.5
-    source = source_scene(draw, sentence)
-    prepare(source, draw, parts)
-    quality = rng.sample(vocab.pools("quality", "beautify").train, QUALITY_WORDS)
+def _register(rng: random.Random, category: str) -> Register:
+    weights = dict(registers.REGISTER_WEIGHTS)
+    if category not in booru.BOORU and category not in ("multi", "revisit", "negative"):
+        weights.pop("booru")
+    if category == "weight":
+        weights.pop("sentence")
+    return rng.choices(list(weights), weights=list(weights.values()))[0]  # type: ignore[return-value]
 
-    tally = Tally()
-    turns: list[HistoryTurn] = []
-    scene = source
-    for _ in range(earlier):
-        scene, edit = _earlier_turn(scene, history_draw)
+
+def _attempt(rng: random.Random, vocab: Vocab, category: str, heldout: bool, earlier: int) -> Draft | None:
+    register = _register(rng, category)
+    draw = Draw(rng, vocab, heldout, register)
+    context = Draw(rng, vocab, False, register, templates=draw.templates)  # context turns use training pools
+    edits = {**(booru.BOORU if register == "booru" else {**BASIC, **MORE}), "negative": negative}
+    singles = [c for c in SINGLE_EDITS if c in edits]
+    parts = rng.sample(singles, 3 if rng.random() < 0.25 else 2) if category == "multi" else [category]
+
+    state, source = _source(draw, parts)
+    if state is None:
+        return None
+    source = _vary_case(source, rng, 0.15)
+    state.negative = negative_source(draw)
+    source_negative = ", ".join(state.negative)
+    quality = _quality(state, draw)
+    tally, turns, text, neg = Tally(), [], source, source_negative
+    for turn in range(earlier):
+        wanted = "remove" if category == "revisit" and turn == earlier - 1 else None
+        state.text = text
+        edit = _context_edit(state, context, edits, wanted)
         if edit is None:
             return None
-        tally.apply(edit)
-        target = scene.tags(quality)
-        if _problems(target, Checks(must_include=tally.include, must_exclude=tally.exclude)):
+        ops = _ops(edit, quality if turn == 0 else [])
+        stepped = _step(state, text, neg, ops)
+        if stepped is None:
             return None
-        turns.append(HistoryTurn(instruction=edit.instruction, target=target))
-
-    final = scene.copy()
-    edit = multi(final, draw, parts) if category == "multi" else SINGLE[category](final, draw)
+        text, neg = stepped
+        tally.apply(edit)
+        turns.append(HistoryTurn(instruction=edit.instruction, target=text, script=format_script(ops), negative=neg or None))
+    state.text = text
+    if category == "revisit":
+        edit = booru.revisit(state, draw) if register == "booru" else revisit(state, draw)
+    elif category == "multi":
+        edit = _multi(state, draw, edits, parts)
+    else:
+        edit = edits[category](state, draw)
     if edit is None:
         return None
-    tally.apply(edit)
-    final_keys = set(final.keys())
-    keep = [key for key in dict.fromkeys(source.keys()) if key in final_keys]
-    keep = [key for key in keep if not any(contains_phrase(key, gone) for gone in tally.exclude)]
-    checks = Checks(must_include=tally.include, must_exclude=tally.exclude, keep=keep)
-    target = final.tags(quality)
-    if _problems(target, checks):
+    ops = _ops(edit, quality if not turns else [])
+    stepped = _step(state, text, neg, ops)
+    if stepped is None:
         return None
-
-    raw = source.sentence() if sentence else source.tags()
+    target, target_negative = stepped
+    tally.apply(edit)
+    checks = _checks(state, source, text, target, target_negative, tally, edit)
+    if checks is None:
+        return None
     record = Record(
-        source_prompt=_vary_case(raw, rng, 0.15),
+        source_prompt=source,
         instruction=_vary_case(edit.instruction, rng, 0.15),
-        beautified_source_prompt=source.tags(quality),
+        beautified_source_prompt=apply_script(source, [Op("quality", ", ".join(quality))]).prompt if quality else source,
         beautified_target_prompt=target,
         category=category,
         history=turns,
         checks=checks,
         heldout=heldout,
+        edit_script=format_script(ops),
+        source_negative=source_negative or None,
+        target_negative=target_negative if source_negative or target_negative or any(t.negative for t in turns) else None,
     )
-    return Draft(record, edit.mentions, draw.templates)
+    return Draft(record, edit.mentions, draw.templates, register)
 
 
-def _earlier_turn(scene: Scene, draw: Draw) -> tuple[Scene, Edit | None]:
-    """A context turn of any single category that applies to the scene as it is."""
-    for category in draw.rng.sample(list(SINGLE), len(SINGLE)):
-        trial = scene.copy()
-        edit = SINGLE[category](trial, draw)
+def _source(draw: Draw, parts: list[str]) -> tuple[Scene | booru.Tags | None, str]:
+    if draw.register == "booru":
+        tags = booru.booru_prompt(draw)
+        return tags, registers.sprinkle(booru.render(tags), tags.weighted, draw)
+    scene = source_scene(draw, parts)
+    if scene is None:
+        return None, ""
+    if draw.register == "sentence":
+        return scene, registers.sentence_prompt(scene, draw)
+    if draw.register == "community":
+        registers.community_extras(scene, draw)
+        return scene, registers.sprinkle(registers.community_phrases(scene, draw), scene.weighted, draw)
+    return scene, registers.sprinkle(registers.tag_phrases(scene), scene.weighted, draw)
+
+
+def _quality(state: Scene | booru.Tags, draw: Draw) -> list[str]:
+    """The beautifier's words for the first turn: none when the prompt already has quality words."""
+    if isinstance(state, booru.Tags):
+        if state.of("quality"):
+            return []
+        chosen = draw.rng.sample(draw.vocab.pools("booru", "quality").train, 2)
+        state.tags += [("quality", q) for q in chosen]
+        return chosen
+    if state.quality:
+        return []
+    chosen = draw.rng.sample(draw.vocab.pools("quality", "beautify").train, draw.rng.choice((2, 3)))
+    state.quality = list(chosen)
+    return chosen
+
+
+def _ops(edit: Edit, quality: list[str]) -> list[Op]:
+    return edit.ops + ([Op("quality", ", ".join(quality))] if quality else [])
+
+
+def _step(state, text: str, negative: str, ops: list[Op]) -> tuple[str, str] | None:
+    """Apply a script to the prompt and negative prompt; None when any operation does not apply cleanly."""
+    applied = apply_script(text, ops, negative=negative)
+    if applied.failed or (applied.prompt, applied.negative) == (text, negative):
+        return None
+    _carry_weights(state.weighted, [op for op in ops if not op.negative])
+    return applied.prompt, applied.negative
+
+
+def _carry_weights(weighted: dict[str, str], ops: list[Op]) -> None:
+    """A replacement quoting a weighted phrase's words keeps its brackets: follow it to its new text."""
+    for op in ops:
+        if op.kind == "replace" and op.text in weighted:
+            weighted[op.new] = weighted.pop(op.text).replace(op.text, op.new)
+        elif op.kind == "delete":
+            weighted.pop(op.text, None)
+
+
+def _context_edit(state, draw: Draw, edits: dict, wanted: str | None) -> Edit | None:
+    """A context turn of any single kind that applies (or of the wanted kind)."""
+    kinds = [wanted] if wanted else draw.rng.sample([k for k in edits if k != "weight"], len(edits) - ("weight" in edits))
+    kinds = kinds if wanted or draw.chance(0.2) else [kind for kind in kinds if kind != "negative"]
+    for kind in kinds:
+        trial = state.copy()
+        edit = edits[kind](trial, draw)
         if edit is not None:
-            return trial, edit
-    return scene, None
+            _commit(state, trial)
+            return edit
+    return None
 
 
-def _problems(target: str, checks: Checks) -> list[str]:
-    problems = checks.failures(target)
+def _commit(state, trial) -> None:
+    state.__dict__.update(trial.__dict__)
+
+
+def _multi(state, draw: Draw, edits: dict, parts: list[str]) -> Edit | None:
+    """Several single edits in one instruction, joined the way people chain requests."""
+    done: list[Edit] = []
+    named: set[str] = set()
+    for part in parts:
+        edit = edits[part](state, draw)
+        if edit is None:
+            return None
+        words = named_words(edit)
+        if words & named:  # two requests about the same thing read as a muddle
+            return None
+        named |= words
+        done.append(edit)
+    clauses = [lower_first(edit.instruction) for edit in done]
+    kind, names = ("two", ("first", "second")) if len(clauses) == 2 else ("three", ("first", "second", "third"))
+    return combine(done, draw.phrase("multi", kind, **dict(zip(names, clauses, strict=True))))
+
+
+def _checks(state, source: str, before: str, target: str, negative: str, tally: Tally, edit: Edit) -> Checks | None:
+    keys = state.keys()
+    keep = [key for key in dict.fromkeys(keys) if contains_phrase(source, key) and contains_phrase(target, key)]
+    keep = [key for key in keep if not any(contains_phrase(key, gone) for gone in tally.exclude)]
+    syntax = [piece for piece in parse(before).syntax_elements() if piece in target and piece not in edit.exact_absent]
+    exact = list(dict.fromkeys(syntax + [piece for piece in edit.exact if piece not in syntax]))
+    checks = Checks(
+        must_include=tally.include, must_exclude=tally.exclude, keep=keep, exact=exact, exact_absent=edit.exact_absent,
+        negative_include=tally.negative_include, negative_exclude=tally.negative_exclude,
+    )  # fmt: skip
+    if checks.failures(target) or checks.negative_failures(negative) or _copies_request(target):
+        return None
+    return checks
+
+
+def _copies_request(target: str) -> bool:
     text = PhraseIndex(target)
-    problems += [f"copies {word!r}" for word in INSTRUCTION_WORDS if text.has(word)]
-    if len(target.split()) > MAX_TARGET_WORDS:
-        problems.append("too long")
-    return problems
+    return any(text.has(word) for word in INSTRUCTION_WORDS)
 
 
 def _vary_case(text: str, rng: random.Random, share: float) -> str:
@@ -167,42 +299,40 @@ def _vary_case(text: str, rng: random.Random, share: float) -> str:
     return text[:1].upper() + text[1:] if rng.random() < share else text
 
 
-def source_scene(draw: Draw, sentence: bool) -> Scene:
-    """A raw prompt's content. Sentence prompts say less (no lighting, palette, camera or quality words)."""
+def source_scene(draw: Draw, parts: list[str]) -> Scene | None:
+    """A raw prompt's content, with what the planned edits need. Sentences say less (no lighting or camera)."""
     rng = draw.rng
-    kind = rng.choices(("person", "animal", "thing"), weights=(45, 35, 20))[0]
-    action = None
-    if kind != "thing" and rng.random() < 0.7:
-        action = rng.choice(draw.vocab.pools("actions", kind).train)
+    sentence = draw.register == "sentence"
+    kinds, weights = ("person", "animal", "thing"), (45, 35, 20)
+    if "pose" in parts:
+        kinds, weights = ("person", "animal"), (55, 45)
+    kind = rng.choices(kinds, weights=weights)[0]
+    action = rng.choice(draw.vocab.pools("actions", kind).train) if kind != "thing" and rng.random() < 0.6 else None
     outdoor = kind == "thing" or rng.random() < (0.75 if kind == "animal" else 0.55)
     setting = draw.content("settings", "outdoor" if outdoor else "indoor") if rng.random() < 0.9 else None
     scene = Scene(Thing(draw.content("subjects", kind)), kind, action, setting, outdoor)
     for _ in range(rng.choices((0, 1, 2), weights=(30, 45, 25))[0]):
         _insert(scene, _content_object(scene, draw))
 
-    def maybe(share: float, name: str, group: str = "all") -> str | None:
+    def maybe(share: float, name: str, group: str = "all"):
         return draw.content(name, group) if rng.random() < share else None
 
-    time = maybe(0.3, "atmosphere", "time")
-    weather = maybe(0.2, "atmosphere", "weather") if outdoor else None
-    scene.time = Mood(**time) if time else None
-    scene.weather = Mood(**weather) if weather else None
-    scene.style = maybe(0.3 if sentence else 0.65, "styles")
+    time, weather = maybe(0.3, "atmosphere", "time"), maybe(0.2, "atmosphere", "weather") if outdoor else None
+    scene.time, scene.weather = (Mood(**time) if time else None), (Mood(**weather) if weather else None)
+    scene.style = maybe(0.3 if sentence else 0.6, "styles")
     if not sentence:
-        scene.lighting = maybe(0.45, "lighting")
-        scene.palette = maybe(0.2, "palettes")
-        scene.camera = maybe(0.35, "camera")
-        if rng.random() < 0.5:
+        scene.lighting, scene.palette, scene.camera = maybe(0.45, "lighting"), maybe(0.2, "palettes"), maybe(0.35, "camera")
+        scene.mood = Mood(**mood) if (mood := maybe(0.1, "extras", "mood")) else None
+        if rng.random() < 0.3:
             scene.quality = rng.sample(draw.vocab.pools("quality", "beautify").train, rng.choice((1, 2)))
+    _prepare(scene, draw, parts)
     return scene
 
 
-def _content_object(scene: Scene, draw: Draw, colourable: bool = False) -> Thing | None:
-    taken = scene.heads()
+def _content_object(scene: Scene, draw: Draw, need: Callable[[Thing], bool] = lambda thing: True) -> Thing | None:
     for _ in range(30):
-        group = "outdoor" if scene.outdoor and draw.rng.random() < 0.4 else "any"
-        thing = draw.thing(draw.content("objects", group))
-        if thing.head not in taken and (thing.colourable or not colourable):
+        thing = new_object(scene, draw, as_value=False)
+        if thing is not None and need(thing):
             return thing
     return None
 
@@ -214,16 +344,17 @@ def _insert(scene: Scene, thing: Thing | None) -> None:
         scene.objects.append(thing)
 
 
-def prepare(scene: Scene, draw: Draw, parts: list[str]) -> None:
-    """Give the source what the planned edits need: something to remove, something to recolour, room to add."""
+def _prepare(scene: Scene, draw: Draw, parts: list[str]) -> None:
+    """Give the source what the planned edits need: something to remove, recolour or count, room to add."""
     if "remove" in parts:
         if draw.heldout and not any(draw.is_heldout_object(thing) for thing in scene.objects):
-            group = "outdoor" if scene.outdoor and draw.rng.random() < 0.4 else "any"
-            template = draw.value("objects", group, lambda entry: Thing(entry, "x").head in scene.heads())
+            template = draw.value("objects", "any", lambda entry: Thing(entry, "x").head in scene.heads())
             _insert(scene, draw.thing(template) if template else None)
         elif not scene.objects:
             _insert(scene, _content_object(scene, draw))
-    if "colour" in parts and not any(thing.colourable for thing in scene.objects) and draw.rng.random() < 0.7:
-        _insert(scene, _content_object(scene, draw, colourable=True))
-    if "add" in parts and len(scene.objects) >= MAX_OBJECTS:
+    needs = {"colour": lambda t: t.colourable, "count": lambda t: t.countable, "position": lambda t: True}
+    for part, need in needs.items():
+        if part in parts and not any(need(thing) for thing in scene.objects) and draw.chance(0.8):
+            _insert(scene, _content_object(scene, draw, need))
+    if ("add" in parts or "text" in parts) and len(scene.objects) >= MAX_OBJECTS:
         scene.objects.pop(0)

@@ -13,8 +13,12 @@ from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS
 MAX_TARGET_CHARS = MAX_SOURCE_CHARS
 """A target is a prompt too; anything longer than a source may be is not one."""
 
-# Prompts and instructions are one line: a newline or escape in training data would teach the model to emit one.
+# Instructions are one line; prompts may break lines (a BREAK on its own line), but an escape or other
+# control character in training data would teach the model to emit one.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+ALTERNATIVES = " | "
+"""A check phrase may list alternatives, any one of which satisfies it: `tiny | small | miniature`."""
 
 
 def _one_line(text: str) -> str:
@@ -23,8 +27,16 @@ def _one_line(text: str) -> str:
     return text
 
 
+def _prompt_text(text: str) -> str:
+    if _CONTROL_BUT_NEWLINE.search(text):
+        raise ValueError("contains a tab or control character")
+    return text
+
+
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_line)]
-Prompt = Annotated[Line, StringConstraints(max_length=MAX_TARGET_CHARS)]
+Prompt = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TARGET_CHARS), AfterValidator(_prompt_text)
+]
 Instruction = Annotated[Line, StringConstraints(max_length=MAX_INSTRUCTION_CHARS)]
 
 
@@ -40,17 +52,25 @@ class PhraseIndex:
         self.padded = f" {comparable(text)} "
 
     def has(self, phrase: str) -> bool:
-        wanted = comparable(phrase)
-        return bool(wanted) and f" {wanted} " in self.padded
+        """Whether the phrase (or one of its ` | ` alternatives) occurs as whole words."""
+        for option in phrase.split(ALTERNATIVES):
+            wanted = comparable(option)
+            if wanted and f" {wanted} " in self.padded:
+                return True
+        return False
 
 
 class HistoryTurn(BaseModel):
-    """An earlier turn of a multi-turn record: what was asked and the target it produced."""
+    """An earlier turn of a multi-turn record: what was asked, the target it produced, and (ours) the script."""
 
     model_config = ConfigDict(extra="forbid")
 
     instruction: Instruction
     target: Prompt
+    script: str | None = None
+    """The edit script that made target from the turn before; derived by diff when absent."""
+    negative: str | None = None
+    """Ours: the negative prompt after this turn, when the record has one."""
 
 
 class Checks(BaseModel):
@@ -64,6 +84,19 @@ class Checks(BaseModel):
     """Things the instruction took away: removed objects, the replaced subject, the old style."""
     keep: list[Line] = Field(default_factory=list)
     """Source content the instruction did not touch; a faithful target still has it."""
+    exact: list[str] = Field(default_factory=list)
+    """Text the target holds byte for byte: untouched A1111 syntax (`<lora:x:0.6>`, `(word:1.2)`), a new weight."""
+    exact_absent: list[str] = Field(default_factory=list)
+    """Text the target must no longer hold byte for byte (a weight the instruction changed)."""
+    negative_include: list[Line] = Field(default_factory=list)
+    """Things the instruction asked to keep out of the picture: they belong in the negative prompt."""
+    negative_exclude: list[Line] = Field(default_factory=list)
+    """Things the negative prompt must no longer hold."""
+
+    def negative_failures(self, negative: str) -> list[str]:
+        text = PhraseIndex(negative)
+        problems = [f"negative lacks {phrase!r}" for phrase in self.negative_include if not text.has(phrase)]
+        return problems + [f"negative still has {phrase!r}" for phrase in self.negative_exclude if text.has(phrase)]
 
     def failures(self, target: str) -> list[str]:
         """Every way target breaks these checks, each as a short phrase; empty when it passes."""
@@ -71,6 +104,8 @@ class Checks(BaseModel):
         problems = [f"lacks {phrase!r}" for phrase in self.must_include if not text.has(phrase)]
         problems += [f"still has {phrase!r}" for phrase in self.must_exclude if text.has(phrase)]
         problems += [f"lost {phrase!r}" for phrase in self.keep if not text.has(phrase)]
+        problems += [f"lost exact {piece!r}" for piece in self.exact if piece not in target]
+        problems += [f"still has exact {piece!r}" for piece in self.exact_absent if piece in target]
         return problems
 
 
@@ -90,13 +125,40 @@ class Record(BaseModel):
     checks: Checks | None = None
     heldout: StrictBool = False
     """True when the record uses phrasings or vocabulary kept out of training."""
+    edit_script: str | None = None
+    """Ours: the script that turns the current prompt (source_prompt, or the last history target) into the target."""
+    source_negative: Prompt | None = None
+    """Ours: the negative prompt the source came with."""
+    target_negative: str | None = None
+    """Ours: the negative prompt after the edit (empty when the edit emptied it)."""
 
     @model_validator(mode="after")
     def _target_passes_its_checks(self) -> Record:
         if self.checks is not None:
             problems = self.checks.failures(self.beautified_target_prompt)
+            problems += self.checks.negative_failures(self.target_negative or "")
             if problems:
                 raise ValueError(f"beautified_target_prompt fails its checks: {', '.join(problems)}")
+        return self
+
+    @model_validator(mode="after")
+    def _scripts_lead_to_the_targets(self) -> Record:
+        from diffchat_tui.core.edit_script import apply_script, parse_script
+        from diffchat_tui.core.script_diff import normalized
+
+        current, negative = self.source_prompt, self.source_negative or ""
+        steps = [(turn.script, turn.target, turn.negative, f"history turn {n}") for n, turn in enumerate(self.history, 1)]
+        last = (self.edit_script, self.beautified_target_prompt, self.target_negative, "edit_script")
+        for script, target, target_negative, where in [*steps, last]:
+            after = negative if target_negative is None else target_negative
+            if script is not None:
+                parsed = parse_script(script)
+                applied = apply_script(current, parsed.ops, negative=negative)
+                same = normalized(applied.prompt) == normalized(target) and normalized(applied.negative) == normalized(after)
+                if parsed.errors or applied.failed or not same:
+                    reason = (parsed.errors or [f"{op.line()}: {why}" for op, why in applied.failed] or ["gives another prompt"])[0]
+                    raise ValueError(f"{where}'s script does not lead to its target: {reason}")
+            current, negative = target, after
         return self
 
     def to_json(self) -> dict:

@@ -79,12 +79,14 @@ def content_phrases(vocab: Vocab) -> frozenset[str]:
     """Everything the vocabularies can name, as compared: a paraphrase must not bring in one its instruction lacks."""
     found: set[str] = set()
     for name, groups in vocab.words.items():
-        if name in ("actions", "quality"):
+        if name in ("actions", "quality", "syntax"):
             continue
         for pools in groups.values():
             for entry in pools.pick(None):
                 if isinstance(entry, dict):
-                    found.add(entry["key"])
+                    found.add(entry.get("key") or entry["say"])
+                elif isinstance(entry, list):
+                    continue
                 elif name == "settings":
                     found.add(setting_key(entry))
                 else:

@@ -17,8 +17,8 @@ from diffchat_tui import paths
 from diffchat_tui.core.errors import BadInput
 
 VOCAB_FILES = (
-    "subjects", "actions", "settings", "objects", "colours", "styles",
-    "lighting", "atmosphere", "palettes", "camera", "quality",
+    "subjects", "actions", "settings", "objects", "colours", "styles", "lighting", "atmosphere",
+    "palettes", "camera", "quality", "artists", "media", "booru", "syntax", "extras",
 )  # fmt: skip
 
 
@@ -77,8 +77,12 @@ class Vocab:
         for groups in self.words.values():
             for pools in groups.values():
                 for entry in pools.heldout:
-                    text = entry["tag"] if isinstance(entry, dict) else strip_article(entry.replace("{colour} ", ""))
-                    found.append(text)
+                    if isinstance(entry, dict):  # a mood ({tag, say, key}) or a negative ask ({say, tags})
+                        found.append(entry.get("tag") or entry["tags"].split(",")[0].strip())
+                    elif isinstance(entry, list):  # a variants group: the whole {a|b} is the vocabulary
+                        found.append("{" + "|".join(entry) + "}")
+                    else:
+                        found.append(strip_article(entry.replace("{colour} ", "")))
         return found
 
 

@@ -1,0 +1,249 @@
+"""Booru-tag prompts (`1girl, solo, long hair, school uniform, classroom, masterpiece`) and their edits.
+
+Tags stay tags: an edit adds, removes or swaps whole tags, so a tag prompt never turns into a
+sentence. The edits share the scene edits' phrasings and checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from diffchat_tui.core.edit_script import Op
+from trainer.data.draw import Draw, Edit
+from trainer.data.edits_more import reweighted
+from trainer.data.scene import with_article
+
+PERSON_GROUPS = ("hair", "hair_colour", "eyes", "expression", "clothing", "pose", "framing", "background", "object", "time")
+SCENERY_GROUPS = ("scenery", "scenery", "scenery", "background", "object", "time")
+REPLACEABLE = ("background", "clothing", "object", "scenery")
+REMOVABLE = ("object", "clothing", "background", "scenery")
+
+
+@dataclass
+class Tags:
+    """A booru prompt as (group, tag) pairs in prompt order."""
+
+    tags: list[tuple[str, str]]
+    person: str | None
+    """`girl`, `boy` or None for a no-humans scenery prompt: how instructions name the character."""
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    weighted: dict[str, str] = field(default_factory=dict)
+    negative: list[str] = field(default_factory=list)
+    """The negative prompt's tags."""
+    text: str = ""
+    """The prompt as it stands."""
+
+    def copy(self) -> Tags:
+        copied = replace(self, tags=list(self.tags), removed=list(self.removed), weighted=dict(self.weighted))
+        copied.negative = list(self.negative)
+        return copied
+
+    def of(self, group: str) -> list[str]:
+        return [tag for g, tag in self.tags if g == group]
+
+    def has(self, tag: str) -> bool:
+        return any(t == tag for _, t in self.tags)
+
+    def keys(self) -> list[str]:
+        return [tag for group, tag in self.tags if group not in ("quality", "count")]
+
+    def anchor(self) -> str:
+        """The last content tag, after which a new tag reads naturally."""
+        content = [tag for group, tag in self.tags if group not in ("quality",)]
+        return content[-1]
+
+
+def booru_prompt(draw: Draw) -> Tags:
+    rng = draw.rng
+    tags: list[tuple[str, str]] = []
+    if draw.chance(0.75):
+        count = draw.content("booru", "count")
+        person = "boy" if "boy" in count else "girl"
+        tags.append(("count", count))
+        if count.startswith("1") and draw.chance(0.6):
+            tags.append(("count", "solo"))
+        groups = [g for g in PERSON_GROUPS if draw.chance(0.75)] + ["clothing"] * rng.choice((0, 1))
+    else:
+        person = None
+        tags += [("count", "no humans"), ("count", "scenery")]
+        groups = list(SCENERY_GROUPS)
+    for group in groups:
+        tag = draw.content("booru", group)
+        if not any(t == tag for _, t in tags):
+            tags.append((group, tag))
+    quality = [("quality", q) for q in rng.sample(draw.vocab.pools("booru", "quality").train, rng.choice((0, 2, 3)))]
+    tags = quality + tags if draw.chance(0.6) else tags + quality
+    return Tags(tags, person)
+
+
+def _swap(prompt: Tags, old: str, new: str, group: str) -> None:
+    prompt.tags = [(group if t == old else g, new if t == old else t) for g, t in prompt.tags]
+    if old in prompt.weighted:  # the edit quotes the bare tag, so the brackets around it stay
+        prompt.weighted[new] = prompt.weighted.pop(old).replace(old, new)
+
+
+def _add(prompt: Tags, draw: Draw, group: str, tag: str) -> Op:
+    op = Op("add", tag, anchor=prompt.anchor()) if draw.chance(0.5) else Op("add", tag)
+    prompt.tags.append((group, tag))
+    return op
+
+
+def add(prompt: Tags, draw: Draw) -> Edit | None:
+    group = draw.rng.choice(("object", "object", "clothing"))
+    tag = draw.value("booru", group, prompt.has)
+    if tag is None:
+        return None
+    op = _add(prompt, draw, group, tag)
+    text = draw.phrase("add", "object", a=with_article(tag), bare=tag)
+    return Edit(text, [op], include=[tag], mentions=[(tag,)])
+
+
+def remove(prompt: Tags, draw: Draw) -> Edit | None:
+    heldout = set(_heldout_tags(draw))
+    candidates = [(g, t) for g, t in prompt.tags if g in REMOVABLE and (t in heldout or not draw.heldout)]
+    if not candidates:
+        return None
+    group, tag = draw.rng.choice(candidates)
+    prompt.tags.remove((group, tag))
+    prompt.removed.append((group, tag))
+    text = draw.phrase("remove", "object", the=f"the {tag}", bare=tag)
+    prompt.weighted.pop(tag, None)
+    return Edit(text, [Op("delete", tag)], exclude=[tag], mentions=[(tag,)])
+
+
+def _heldout_tags(draw: Draw) -> list[str]:
+    return [tag for group in REMOVABLE for tag in draw.vocab.pools("booru", group).heldout]
+
+
+def swap(prompt: Tags, draw: Draw) -> Edit | None:
+    present = [(g, t) for g, t in prompt.tags if g in REPLACEABLE]
+    if not present:
+        return None
+    group, old = draw.rng.choice(present)
+    new = draw.value("booru", group, prompt.has)
+    if new is None:
+        return None
+    _swap(prompt, old, new, group)
+    text = draw.phrase("replace", "thing", old=f"the {old}", new=with_article(new), new_bare=new)
+    return Edit(text, [Op("replace", old, new)], [new], [old], [(old,), (new,)])
+
+
+def _set(prompt: Tags, draw: Draw, group: str) -> tuple[Op, str, str | None] | None:
+    """Swap the group's tag for a new one, or add one when the prompt has none."""
+    old = next(iter(prompt.of(group)), None)
+    new = draw.value("booru", group, lambda tag: tag == old or prompt.has(tag))
+    if new is None:
+        return None
+    if old is None:
+        return _add(prompt, draw, group, new), new, None
+    _swap(prompt, old, new, group)
+    return Op("replace", old, new), new, old
+
+
+def _set_edit(prompt: Tags, draw: Draw, group: str, phrase: Callable[[str], str]) -> Edit | None:
+    changed = _set(prompt, draw, group)
+    if changed is None:
+        return None
+    op, new, old = changed
+    return Edit(phrase(new), [op], [new], [old] if old else [], [(new,)])
+
+
+def colour(prompt: Tags, draw: Draw) -> Edit | None:
+    old = next(iter(prompt.of("hair_colour")), None)
+    if old is None:
+        return None
+    shade = draw.value("colours", "all", lambda c: f"{c} hair" == old)
+    new = f"{shade} hair"
+    _swap(prompt, old, new, "hair_colour")
+    text = draw.phrase("colour", "object", noun="hair", colour=shade, new=new)
+    return Edit(text, [Op("replace", old, new)], [new], [old], [("hair",), (shade,)])
+
+
+def atmosphere(prompt: Tags, draw: Draw) -> Edit | None:
+    return _set_edit(prompt, draw, "time", lambda new: draw.phrase("atmosphere", "time", say=new, tag=new))
+
+
+def camera(prompt: Tags, draw: Draw) -> Edit | None:
+    return _set_edit(prompt, draw, "framing", lambda new: draw.phrase("camera", "camera", a=with_article(new), bare=new))
+
+
+def pose(prompt: Tags, draw: Draw) -> Edit | None:
+    if prompt.person is None:
+        return None
+    who = f"the {prompt.person}"
+    if draw.chance(0.5):
+        return _set_edit(prompt, draw, "expression", lambda new: draw.phrase("pose", "expression", who=who, expr=new))
+    return _set_edit(prompt, draw, "pose", lambda new: draw.phrase("pose", "pose", who=who, pose=new))
+
+
+def style(prompt: Tags, draw: Draw) -> Edit | None:
+    old = next(iter(prompt.of("style")), None)
+    new = draw.value("styles", "all", lambda s: s.split(" ", 1)[-1] == old)
+    if new is None:
+        return None
+    bare = new.split(" ", 1)[-1]
+    if old is None:
+        op = _add(prompt, draw, "style", bare)
+    else:
+        _swap(prompt, old, bare, "style")
+        op = Op("replace", old, bare)
+    text = draw.phrase("style", "style", a=new, bare=bare)
+    return Edit(text, [op], [bare], [old] if old else [], [(bare,)])
+
+
+def weight(prompt: Tags, draw: Draw) -> Edit | None:
+    options = [t for g, t in prompt.tags if g not in ("count", "quality")]
+    if not options:
+        return None
+    bare = draw.rng.choice(options)
+    old = prompt.weighted.get(bare, bare)
+    more = draw.chance(0.5)
+    new = reweighted(old, bare, more, draw)
+    if new == old:
+        return None
+    prompt.weighted[bare] = new
+    if new == bare:
+        prompt.weighted.pop(bare)
+    text = draw.phrase("weight", "more" if more else "less", x=bare)
+    exact, absent = [new] if new != bare else [], [old] if old != bare else []
+    return Edit(text, [Op("replace", old, new)], [bare], [], [(bare,)], exact, absent)
+
+
+def beautify(prompt: Tags, draw: Draw) -> Edit | None:
+    missing = [q for q in draw.vocab.pools("booru", "quality").train if not prompt.has(q)]
+    if len(missing) < 2:
+        return None
+    chosen = draw.rng.sample(missing, 2)
+    prompt.tags += [("quality", q) for q in chosen]
+    return Edit(draw.phrase("beautify", "expand"), [Op("quality", ", ".join(chosen))], include=chosen)
+
+
+def revisit(prompt: Tags, draw: Draw) -> Edit | None:
+    if not prompt.removed:
+        return None
+    group, tag = prompt.removed.pop()
+    if prompt.has(tag):
+        return None
+    op = _add(prompt, draw, group, tag)
+    text = draw.phrase("revisit", "restore", the=f"the {tag}", bare=tag)
+    return Edit(text, [op], [tag], [], [(tag,)])
+
+
+BOORU: dict[str, Callable[[Tags, Draw], Edit | None]] = {
+    "add": add,
+    "remove": remove,
+    "replace": swap,
+    "style": style,
+    "atmosphere": atmosphere,
+    "colour": colour,
+    "camera": camera,
+    "beautify": beautify,
+    "pose": pose,
+    "weight": weight,
+}
+
+
+def render(prompt: Tags) -> list[str]:
+    """The tags as the prompt writes them (with their emphasis)."""
+    return [prompt.weighted.get(tag, tag) for _, tag in prompt.tags]

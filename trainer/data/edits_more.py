@@ -1,0 +1,202 @@
+"""The edit kinds people ask for beyond add/remove/replace/restyle: size, count, text in the picture,
+position, pose or expression, mood, emphasis weights, and putting back what an earlier turn removed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from diffchat_tui.core.edit_script import Op
+from trainer.data.draw import Draw, Edit
+from trainer.data.edits import ALTERNATIVES, add_op, named_words
+from trainer.data.scene import Mood, Scene, Thing, plural, strip_article
+
+_WEIGHT = re.compile(r"^\((?P<text>.*):(?P<weight>[\d.]+)\)$")
+
+
+def _things(scene: Scene, draw: Draw, usable) -> list[tuple[int | None, Thing]]:
+    """(index in objects or None for the subject, thing) of everything usable allows."""
+    found = [(index, thing) for index, thing in enumerate(scene.objects) if usable(thing)]
+    if scene.kind != "person" and usable(scene.subject):
+        found.append((None, scene.subject))
+    return found
+
+
+def _put(scene: Scene, index: int | None, thing: Thing) -> None:
+    if index is None:
+        scene.subject = thing
+    else:
+        scene.objects[index] = thing
+
+
+def _template_used(draw: Draw, field: str) -> bool:
+    return "{" + field + "}" in draw.templates[-1][2]
+
+
+def size(scene: Scene, draw: Draw) -> Edit | None:
+    options = _things(scene, draw, lambda thing: thing.count is None and thing.position is None)
+    if not options:
+        return None
+    index, old = draw.rng.choice(options)
+    kind = draw.rng.choice(("big", "small"))
+    word = draw.value("extras", f"size_{kind}", lambda entry: entry == old.size)
+    if word is None:
+        return None
+    new = old.changed(size=word)
+    _put(scene, index, new)
+    text = draw.phrase("size", kind, the=f"the {old.bare}", noun=old.head, size=word)
+    include = word if _template_used(draw, "size") else ALTERNATIVES.join(draw.vocab.pools("extras", f"size_{kind}").pick(None))
+    return Edit(text, [Op("replace", old.text, new.text)], [include, old.head], [], [(old.head,)])
+
+
+def count(scene: Scene, draw: Draw) -> Edit | None:
+    options = [(i, t) for i, t in _things(scene, draw, lambda t: t.countable and not t.count and not t.position) if i is not None]
+    if not options:
+        return None
+    index, old = draw.rng.choice(options)
+    number = draw.value("extras", "count")
+    new = old.changed(count=number, size=None)
+    _put(scene, index, new)
+    many = plural(strip_article(old.base))
+    text = draw.phrase("count", "count", count=number, plural=many, the=f"the {old.bare}")
+    return Edit(text, [Op("replace", old.text, new.text)], [number, new.head], [], [(number,), (old.head, new.head)])
+
+
+def _sign(scene: Scene) -> tuple[int, Thing] | None:
+    for index, thing in enumerate(scene.objects):
+        if ' that reads "' in thing.template:
+            return index, thing
+    return None
+
+
+def text(scene: Scene, draw: Draw) -> Edit | None:
+    existing = _sign(scene)
+    if existing is not None and draw.chance(0.6):
+        index, old = existing
+        old_word = old.template.rsplit('"', 2)[1]
+        word = draw.value("extras", "text_words", lambda entry: entry == old_word)
+        if word is None:
+            return None
+        scene.objects[index] = Thing(old.template.replace(f'"{old_word}"', f'"{word}"'))
+        phrase = draw.phrase("text", "change", text=word, old=old_word)
+        return Edit(phrase, [Op("replace", f'"{old_word}"', f'"{word}"')], [word], [old_word], [(word,), (old_word,)])
+    if existing is not None or len(scene.objects) >= 3:
+        return None
+    carrier = draw.value("extras", "text_carrier")
+    word = draw.value("extras", "text_words")
+    thing = Thing(f'{carrier} that reads "{word}"')
+    op = add_op(scene, draw, thing.text)
+    scene.objects.append(thing)
+    noun = strip_article(carrier).split()[-1]
+    phrase = draw.phrase("text", "add", carrier=carrier, text=word)
+    return Edit(phrase, [op], [word, noun], [], [(word,), (noun,)])
+
+
+def position(scene: Scene, draw: Draw) -> Edit | None:
+    options = [(i, t) for i, t in _things(scene, draw, lambda t: t.position is None) if i is not None]
+    if not options:
+        return None
+    index, old = draw.rng.choice(options)
+    where = draw.value("extras", "position")
+    new = old.changed(position=where)
+    scene.objects[index] = new
+    phrase = draw.phrase("position", "move", the=f"the {old.bare}", where=where)
+    key = where.split()[-1]
+    return Edit(phrase, [Op("replace", old.text, new.text)], [key, old.head], [], [(old.head,), (key,)])
+
+
+def pose(scene: Scene, draw: Draw) -> Edit | None:
+    if scene.kind == "thing":
+        return None
+    expression = scene.kind == "person" and draw.chance(0.5)
+    group = "expression" if expression else f"pose_{scene.kind}"
+    new = draw.value("extras", group, lambda entry: entry == scene.action)
+    if new is None:
+        return None
+    old = scene.action
+    who = f"the {scene.subject.head}"
+    phrase = draw.phrase("pose", "expression", who=who, expr=new) if expression else draw.phrase("pose", "pose", who=who, pose=new)
+    if old:
+        op = Op("replace", f"{scene.subject.text} {old}", f"{scene.subject.text} {new}")
+    else:
+        op = Op("replace", scene.subject.text, f"{scene.subject.text} {new}")
+    scene.action = new
+    exclude = [old] if old and not set(old.split()) & set(new.split()) else []
+    return Edit(phrase, [op], [new], exclude, [(new,)])
+
+
+def mood(scene: Scene, draw: Draw) -> Edit | None:
+    old = scene.mood
+    entry = draw.value("extras", "mood", lambda entry: old is not None and entry["key"] == old.key)
+    if entry is None:
+        return None
+    new = scene.mood = Mood(**entry)
+    op = Op("replace", old.tag, new.tag) if old else add_op(scene, draw, new.tag)
+    phrase = draw.phrase("mood", "mood", say=new.say)
+    return Edit(phrase, [op], [new.key], [old.key] if old else [], [(new.key, new.say)])
+
+
+def weighable(scene: Scene, draw: Draw) -> list[str]:
+    """Phrases of a tag prompt that may carry an emphasis weight, as the scene knows their text."""
+    values = [scene.lighting, scene.palette, scene.camera, scene.style]
+    phrases = [strip_article(v) if draw.tagged else v for v in values if v]
+    phrases += [thing.text for thing in scene.objects] + [m.tag for m in (scene.time, scene.weather, scene.mood) if m]
+    return phrases
+
+
+def weight(scene: Scene, draw: Draw) -> Edit | None:
+    if draw.register == "sentence":
+        return None
+    options = weighable(scene, draw)
+    if not options:
+        return None
+    bare = draw.rng.choice(options)
+    old = scene.weighted.get(bare, bare)
+    more = draw.chance(0.5)
+    new = reweighted(old, bare, more, draw)
+    if new == old:
+        return None
+    if new == bare:
+        scene.weighted.pop(bare, None)
+    else:
+        scene.weighted[bare] = new
+    phrase = draw.phrase("weight", "more" if more else "less", x=strip_article(bare))
+    exact, absent = [new] if new != bare else [], [old] if old != bare else []
+    return Edit(phrase, [Op("replace", old, new)], [bare], [], [(strip_article(bare),)], exact, absent)
+
+
+def reweighted(current: str, bare: str, more: bool, draw: Draw) -> str:
+    """The same phrase with more or less emphasis, the way A1111 users write it."""
+    step = draw.rng.choice((0.2, 0.3))
+    match = _WEIGHT.match(current)
+    if match:
+        value = float(match["weight"]) + (step if more else -step)
+        if not more and value <= 1.0 and draw.chance(0.5):
+            return bare
+        return f"({bare}:{min(max(value, 0.5), 2.0):.1f})"
+    if current.startswith("(("):
+        return f"({bare}:1.4)" if more else bare
+    if current.startswith("("):
+        return f"({bare}:1.3)" if more else bare
+    if current.startswith("["):
+        return bare if more else f"({bare}:0.7)"
+    if more:
+        return draw.rng.choice((f"({bare}:1.3)", f"(({bare}))", f"({bare}:1.4)"))
+    return draw.rng.choice((f"({bare}:0.8)", f"[{bare}]", f"({bare}:0.7)"))
+
+
+def revisit(scene: Scene, draw: Draw) -> Edit | None:
+    if not scene.removed or len(scene.objects) >= 3:
+        return None
+    thing = scene.removed.pop()
+    if thing.head in scene.heads():
+        return None
+    op = add_op(scene, draw, thing.text)
+    scene.objects.append(thing)
+    phrase = draw.phrase("revisit", "restore", the=f"the {thing.bare}", bare=thing.bare)
+    return Edit(phrase, [op], [thing.head], [], [(thing.head,)])
+
+
+MORE = {"size": size, "count": count, "text": text, "position": position, "pose": pose, "mood": mood, "weight": weight}
+"""Kinds any turn may use; `revisit` only follows a turn that removed something."""
+__all__ = ["MORE", "named_words", "revisit", "reweighted", "weighable"]
