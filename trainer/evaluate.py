@@ -1,8 +1,10 @@
-"""Evaluate models side by side on InstructPE records: per-category metrics, Markdown, JSON and a bar chart.
+"""Evaluate models side by side: per-kind metrics, Markdown, JSON and a bar chart.
 
 Each model runs through the same Editor as `diffchat edit` (same prompt format choice, same
-clean-up), so the numbers describe what a user gets. Held-out records (phrasings and vocabulary
-never seen in training) are reported apart from the rest.
+reading of its answer), so the numbers describe what a user gets. Three splits are reported
+apart: the builder's records seen in training style, its held-out records (phrasings and
+vocabulary never seen in training), and the hand-written real-world set (trainer/realworld.py),
+whose cases run every earlier instruction through the model itself.
 """
 
 from __future__ import annotations
@@ -14,12 +16,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diffchat_tui.core.errors import BadInput, DiffchatError
+from diffchat_tui.core.prompting import Turn
 from trainer.metrics import EditScore, score_record, summarize
 
-SPLITS = ("seen", "held-out")
+SPLITS = ("seen", "held-out", "real-world")
 ALL = "all"
-TABLE_METRICS = (("compliant", "compliant"), ("preservation", "preserved"), ("fluent", "fluent"))
-OVERALL_METRICS = ("compliant", "compliance", "preservation", "fluent", "echoed", "repetitive", "reference_f1", "empty")
+TABLE_METRICS = (("passed", "passed"), ("compliant", "compliant"), ("preservation", "preserved"), ("fluent", "fluent"))
+OVERALL_METRICS = (
+    "passed", "compliant", "compliance", "preservation", "syntax_kept", "fluent", "echoed", "repetitive", "empty",
+)  # fmt: skip
+
+
+@dataclass
+class Item:
+    """One thing to edit and how to score the result: an InstructPE record or a real-world case."""
+
+    split: str
+    category: str
+    source: str
+    instruction: str
+    score: Callable[[str, str], EditScore]
+    """(target, negative prompt) -> score."""
+    history: list[Turn] = field(default_factory=list)
+    """Earlier turns as the record gives them (the model is shown them)."""
+    run_first: list[str] = field(default_factory=list)
+    """Earlier instructions the model answers itself before the last one (real-world cases)."""
+    reference: str | None = None
+    negative: str = ""
+    """The negative prompt the source came with."""
+
+    @classmethod
+    def of_record(cls, record) -> Item:
+        from trainer.data.sft_format import conversation
+
+        source, negative, turns, _ = conversation(record)
+        split = "held-out" if record.heldout else "seen"
+        return cls(split, record.category or "(none)", source, record.instruction, lambda target, neg="": score_record(target, record, neg),
+                   turns, reference=record.beautified_target_prompt, negative=negative)  # fmt: skip
+
+    @classmethod
+    def of_case(cls, case) -> Item:
+        return cls("real-world", case.kind, case.source, case.instruction, case.score, run_first=list(case.history), negative=case.negative)
 
 
 @dataclass
@@ -35,11 +72,11 @@ class ModelResult:
 @dataclass
 class Report:
     data: str
-    records: list
+    records: list[Item]
     results: list[ModelResult]
 
     def split_of(self, index: int) -> str:
-        return "held-out" if self.records[index].heldout else "seen"
+        return self.records[index].split
 
     def summary(self) -> dict[str, dict[str, dict[str, dict]]]:
         """{model: {split: {category or 'all': metrics}}}; splits with no records are left out."""
@@ -52,7 +89,7 @@ class Report:
                     continue
                 groups: dict[str, list[EditScore]] = {ALL: [result.scores[i] for i in members]}
                 for i in members:
-                    groups.setdefault(self.records[i].category or "(none)", []).append(result.scores[i])
+                    groups.setdefault(self.records[i].category, []).append(result.scores[i])
                 per_split[split] = {name: summarize(groups[name]) for name in [ALL, *sorted(k for k in groups if k != ALL)]}
             out[result.name] = per_split
         return out
@@ -87,31 +124,32 @@ def resolve_spec(spec: str):
     return resolve_llm(spec)
 
 
-def run_model(spec: str, records: Sequence, progress: Callable[[int], None] = lambda done: None, n_threads: int | None = None) -> ModelResult:
-    """Edit every record with one model (greedy); an edit with no usable answer scores as an empty prompt."""
-    from diffchat_tui.core.prompting import Turn
+def run_model(spec: str, items: Sequence[Item], progress: Callable[[int], None] = lambda done: None, n_threads: int | None = None) -> ModelResult:
+    """Edit every item with one model (greedy); an edit with no usable answer scores as an empty prompt."""
     from diffchat_tui.engines.editor import Editor
     from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+
     engine = LlamaCppEngine(resolve_spec(spec), n_threads=n_threads)
     editor = Editor(engine)
     result = ModelResult(name=spec)
     started = time.perf_counter()
-    for index, record in enumerate(records):
-        history = [Turn(turn.instruction, turn.target) for turn in record.history]
+    editor.load()  # a model that cannot load fails here, once, not as an empty answer per item
+    for index, item in enumerate(items):
         try:
-            edited = editor.edit(record.source_prompt, record.instruction, history)
-            target, raw = edited.target, edited.raw
+            history = list(item.history)
+            for instruction in item.run_first:
+                history.append(editor.edit(item.source, instruction, history, negative=item.negative).turn)
+            edited = editor.edit(item.source, item.instruction, history, negative=item.negative)
+            target, raw, script, negative = edited.target, edited.raw, edited.script, edited.negative
             result.load_s += edited.timings.load_s
         except DiffchatError as exc:
-            if index == 0 and not editor._loaded:
-                raise  # the model itself failed to load: no point going on
-            target, raw = "", f"error: {exc}"
-        score = score_record(target, record)
+            target, raw, script, negative = "", f"error: {exc}", "", ""
+        score = item.score(target, negative)
         result.scores.append(score)
         result.predictions.append(
-            {"index": index, "category": record.category, "heldout": record.heldout, "source": record.source_prompt,
-             "instruction": record.instruction, "target": target, "raw": raw,
-             "reference": record.beautified_target_prompt, "score": score.as_dict()}  # fmt: skip
+            {"index": index, "split": item.split, "category": item.category, "source": item.source,
+             "history": [turn.instruction for turn in item.history] + item.run_first, "instruction": item.instruction,
+             "target": target, "negative": negative, "script": script, "raw": raw, "reference": item.reference, "score": score.as_dict()}  # fmt: skip
         )
         progress(index + 1)
     result.seconds = time.perf_counter() - started
@@ -119,17 +157,26 @@ def run_model(spec: str, records: Sequence, progress: Callable[[int], None] = la
     return result
 
 
-def evaluate(data: Path, specs: Sequence[str], limit: int | None = None, progress=None, n_threads: int | None = None) -> Report:
-    """Run every model over the same records. progress(model, done, total) is called as edits finish."""
-    return evaluate_records(str(data), load_eval_records(data, limit), specs, progress, n_threads)
+def evaluate(data: Path | None, specs: Sequence[str], limit: int | None = None, progress=None, n_threads: int | None = None,
+             real: Path | None = None) -> Report:  # fmt: skip
+    """Run every model over the same items. progress(model, done, total) is called as edits finish."""
+    return evaluate_records(str(data), eval_items(data, limit, real), specs, progress, n_threads)
 
 
-def evaluate_records(data: str, records: Sequence, specs: Sequence[str], progress=None, n_threads: int | None = None) -> Report:
+def eval_items(data: Path | None, limit: int | None, real: Path | None) -> list[Item]:
+    """The builder's test records (when data is given) and then the real-world cases (when real is given)."""
+    from trainer.realworld import load_cases
+
+    items = [Item.of_record(record) for record in load_eval_records(data, limit)] if data else []
+    return items + ([Item.of_case(case) for case in load_cases(real)] if real else [])
+
+
+def evaluate_records(data: str, items: Sequence[Item], specs: Sequence[str], progress=None, n_threads: int | None = None) -> Report:
     results = []
     for spec in dict.fromkeys(specs):
-        callback = (lambda done, spec=spec: progress(spec, done, len(records))) if progress else (lambda done: None)
-        results.append(run_model(spec, records, callback, n_threads))
-    return Report(data, list(records), results)
+        callback = (lambda done, spec=spec: progress(spec, done, len(items))) if progress else (lambda done: None)
+        results.append(run_model(spec, items, callback, n_threads))
+    return Report(data, list(items), results)
 
 
 def _pct(value) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from diffchat_tui.core.prompting import MAX_TARGET_WORDS, comparable
+from diffchat_tui.core.prompting import comparable
 from trainer.data.builder import INSTRUCTION_WORDS
+from trainer.data.schema import ALTERNATIVES
 
 REQUEST_WORDS = INSTRUCTION_WORDS
 """Words of a request, not of a prompt (the builder keeps every target free of them): a target with one pasted the instruction."""
@@ -21,6 +22,8 @@ STOPWORDS = frozenset(
 ECHO_MIN_WORDS = 3
 """A run of this many instruction words, copied into the target, counts as echoed."""
 REPEAT_NGRAM = 3
+EXTRA_WORDS = 40
+"""Length guard: a target may be this many words longer than its source (an edit adds a few, not a paragraph)."""
 
 
 def _padded(text: str) -> str:
@@ -28,24 +31,28 @@ def _padded(text: str) -> str:
 
 
 def has_phrase(text: str, phrase: str) -> bool:
-    """Whether phrase occurs in text as whole words, ignoring case and punctuation."""
-    wanted = comparable(phrase)
-    return bool(wanted) and f" {wanted} " in _padded(text)
+    """Whether phrase (or one of its ` | ` alternatives) occurs in text as whole words, ignoring case and punctuation."""
+    padded = _padded(text)
+    return any((wanted := comparable(option)) and f" {wanted} " in padded for option in phrase.split(ALTERNATIVES))
 
 
 def content_words(text: str) -> list[str]:
     return [word for word in comparable(text).split() if word not in STOPWORDS]
 
 
-def is_repetitive(text: str) -> bool:
-    """A comma phrase said twice, or a 3-word run that occurs twice: the marks of a looping model."""
-    phrases = [comparable(phrase) for phrase in text.split(",")]
-    phrases = [phrase for phrase in phrases if phrase]
-    if len(phrases) != len(set(phrases)):
-        return True
+def _repeats(text: str) -> tuple[set[str], set[tuple[str, ...]]]:
+    """The comma phrases and 3-word runs that a text says more than once."""
+    phrases = [phrase for phrase in (comparable(p) for p in text.split(",")) if phrase]
     words = comparable(text).split()
     grams = [tuple(words[i : i + REPEAT_NGRAM]) for i in range(len(words) - REPEAT_NGRAM + 1)]
-    return len(grams) != len(set(grams))
+    return {p for p in phrases if phrases.count(p) > 1}, {g for g in grams if grams.count(g) > 1}
+
+
+def is_repetitive(text: str, source: str = "") -> bool:
+    """A comma phrase said twice, or a 3-word run that occurs twice, that the source did not already repeat."""
+    phrases, grams = _repeats(text)
+    known_phrases, known_grams = _repeats(source) if source else (set(), set())
+    return bool(phrases - known_phrases or grams - known_grams)
 
 
 def echoes_instruction(text: str, instruction: str, allowed: str = "") -> bool:
@@ -54,8 +61,8 @@ def echoes_instruction(text: str, instruction: str, allowed: str = "") -> bool:
     `allowed` is text whose words may rightly appear (the source, the reference, the asked-for phrases), so
     "a red kite in the sky" is not an echo of "add a red kite in the sky", but "I'd prefer the hat" is.
     """
-    padded = _padded(text)
-    if any(f" {comparable(word)} " in padded for word in REQUEST_WORDS):
+    padded, allowed_padded = _padded(text), _padded(allowed)
+    if any(f" {comparable(w)} " in padded and f" {comparable(w)} " not in allowed_padded for w in REQUEST_WORDS):
         return True
     words, permitted = comparable(instruction).split(), set(comparable(allowed).split()) | STOPWORDS
     for start in range(len(words) - ECHO_MIN_WORDS + 1):
@@ -107,13 +114,27 @@ class EditScore:
     length_ok: bool
     words: int
     reference_f1: float | None = None
+    syntax_total: int = 0
+    """Pieces of A1111 syntax (and other text) the target must hold byte for byte."""
+    syntax_kept: int = 0
     missing: list[str] = field(default_factory=list)
     leftover: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
+    """Untouched content that is gone, and byte-for-byte pieces that changed."""
 
     @property
     def fluent(self) -> bool:
         return self.length_ok and not self.repetitive and not self.echoed
+
+    @property
+    def intact(self) -> bool:
+        """Every byte-for-byte piece survived."""
+        return self.syntax_kept == self.syntax_total
+
+    @property
+    def passed(self) -> bool:
+        """The whole job: the edit done, nothing else lost, syntax intact, and still a fluent prompt."""
+        return self.compliant and self.preservation in (None, 1.0) and self.intact and self.fluent
 
     @property
     def compliance(self) -> float:
@@ -128,7 +149,7 @@ class EditScore:
         return (w_c * self.compliance + w_p * preservation + w_f * float(self.fluent)) / (w_c + w_p + w_f)
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "fluent": self.fluent, "compliance": self.compliance}
+        return {**asdict(self), "fluent": self.fluent, "compliance": self.compliance, "passed": self.passed}
 
 
 def score_edit(
@@ -139,46 +160,75 @@ def score_edit(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     keep: Sequence[str] = (),
+    verbatim: Sequence[str] = (),
+    syntax: Sequence[str] = (),
+    exact_absent: Sequence[str] = (),
+    negative: str = "",
+    negative_include: Sequence[str] = (),
+    negative_exclude: Sequence[str] = (),
     reference: str | None = None,
-    max_words: int = MAX_TARGET_WORDS,
 ) -> EditScore:
-    """Score a (cleaned) target prompt against what the edit asked for and what it should keep."""
+    """Score a target prompt against what the edit asked for and what it should keep.
+
+    keep phrases are matched as words; verbatim pieces (content a user wrote) and syntax pieces
+    (`<lora:x:0.6>`, `(word:1.2)`) must be there byte for byte. exact_absent is text the edit had
+    to change (an old weight). negative_include/negative_exclude check the negative prompt after the edit.
+    """
     missing = [phrase for phrase in include if not has_phrase(prediction, phrase)]
+    missing += [f"negative: {phrase}" for phrase in negative_include if not has_phrase(negative, phrase)]
     leftover = [phrase for phrase in exclude if has_phrase(prediction, phrase)]
+    leftover += [piece for piece in exact_absent if piece in prediction]
+    leftover += [f"negative: {phrase}" for phrase in negative_exclude if has_phrase(negative, phrase)]
     lost = [phrase for phrase in keep if not has_phrase(prediction, phrase)]
+    lost += [piece for piece in verbatim if piece not in prediction]
+    lost_content = len(lost)
+    lost += [piece for piece in syntax if piece not in prediction]
     words = len(prediction.split())
     allowed = " , ".join([source, reference or "", *include])
+    asked = len(include) + len(exclude) + len(exact_absent) + len(negative_include) + len(negative_exclude)
+    include_total, exclude_total = len(include) + len(negative_include), len(exclude) + len(exact_absent) + len(negative_exclude)
+    wanted = len(keep) + len(verbatim)
     return EditScore(
-        include_rate=1 - len(missing) / len(include) if include else None,
-        exclude_rate=1 - len(leftover) / len(exclude) if exclude else None,
-        compliant=words > 0 and not missing and not leftover,
-        preservation=1 - len(lost) / len(keep) if keep else None,
-        repetitive=is_repetitive(prediction),
+        include_rate=1 - len(missing) / include_total if include_total else None,
+        exclude_rate=1 - len(leftover) / exclude_total if exclude_total else None,
+        compliant=words > 0 and not missing and not leftover and (asked > 0 or prediction.strip() != source.strip()),
+        preservation=1 - lost_content / wanted if wanted else None,
+        repetitive=is_repetitive(prediction, source),
         echoed=echoes_instruction(prediction, instruction, allowed),
-        length_ok=0 < words <= max_words,
+        length_ok=0 < words <= len(source.split()) + EXTRA_WORDS,
         words=words,
         reference_f1=token_f1(prediction, reference) if reference is not None else None,
+        syntax_total=len(syntax),
+        syntax_kept=len(syntax) - (len(lost) - lost_content),
         missing=missing,
         leftover=leftover,
         lost=lost,
     )
 
 
-def score_record(prediction: str, record) -> EditScore:
+def score_record(prediction: str, record, negative: str = "") -> EditScore:
     """Score against an InstructPE record: its checks when it has them, else what its reference target changed."""
     reference = record.beautified_target_prompt
     current = record.history[-1].target if record.history else record.source_prompt
     if record.checks is not None:
-        include, exclude, keep = record.checks.must_include, record.checks.must_exclude, record.checks.keep
-    else:
-        before = record.history[-1].target if record.history else record.beautified_source_prompt
-        include, exclude, keep = derived_checks(before, reference)
+        checks = record.checks
+        return score_edit(
+            prediction, instruction=record.instruction, source=current, include=checks.must_include,
+            exclude=checks.must_exclude, keep=checks.keep, syntax=checks.exact, exact_absent=checks.exact_absent,
+            negative=negative, negative_include=checks.negative_include, negative_exclude=checks.negative_exclude,
+            reference=reference,
+        )  # fmt: skip
+    before = record.history[-1].target if record.history else record.beautified_source_prompt
+    include, exclude, keep = derived_checks(before, reference)
     return score_edit(
         prediction, instruction=record.instruction, source=current, include=include, exclude=exclude, keep=keep, reference=reference
     )
 
 
-SUMMARY_KEYS = ("compliant", "compliance", "preservation", "fluent", "echoed", "repetitive", "length_ok", "reference_f1", "empty")
+SUMMARY_KEYS = (
+    "passed", "compliant", "compliance", "preservation", "syntax_kept", "fluent", "echoed", "repetitive", "length_ok",
+    "reference_f1", "empty",
+)  # fmt: skip
 
 
 def summarize(scores: Iterable[EditScore]) -> dict[str, float | int | None]:
@@ -186,6 +236,10 @@ def summarize(scores: Iterable[EditScore]) -> dict[str, float | int | None]:
     scores = list(scores)
     summary: dict[str, float | int | None] = {"n": len(scores)}
     for key in SUMMARY_KEYS:
+        if key == "syntax_kept":  # over all pieces, not per record: "100 % of untouched syntax survives"
+            total = sum(score.syntax_total for score in scores)
+            summary[key] = round(sum(score.syntax_kept for score in scores) / total, 4) if total else None
+            continue
         if key == "empty":
             values = [float(score.words == 0) for score in scores]
         else:

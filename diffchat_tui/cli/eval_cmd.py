@@ -18,12 +18,21 @@ Examples:
 
   diffchat eval --data data/test.jsonl --model base --model embedded
 
+  diffchat eval --model embedded                      # the hand-written real-world set only
+
   diffchat eval --data data/test.jsonl --model base --model base+runs/x/x-lora-f16.gguf --limit 100 -o runs/eval
 """
 
 
 def evaluate(
-    data: Annotated[Path, typer.Option("--data", help="InstructPE JSON/JSONL test file.", dir_okay=False)],
+    data: Annotated[
+        Optional[Path], typer.Option("--data", help="InstructPE JSON/JSONL test file (the builder's test split).", dir_okay=False)
+    ] = None,
+    real: Annotated[
+        Optional[Path],
+        typer.Option("--real", help="Real-world cases (JSONL); default: the hand-written set shipped in trainer/eval/.", dir_okay=False),
+    ] = None,
+    no_real: Annotated[bool, typer.Option("--no-real", help="Leave the real-world set out.")] = False,
     models: Annotated[
         Optional[list[str]],
         typer.Option("--model", help="Model spec (base, embedded, a .gguf path, OWNER/REPO/FILE.gguf, or MODEL+ADAPTER.gguf). Repeat to compare."),
@@ -42,23 +51,27 @@ def evaluate(
         Optional[str], typer.Option("--tiny-scorers", help="A tiny CLIP folder: random-weight scorers instead of the hub ones (trials).")
     ] = None,
 ) -> None:
-    """Score each model's edits: instruction compliance, preservation of the rest, and fluency, per category.
+    """Score each model's edits: instruction compliance, preservation of the rest, syntax kept and fluency, per kind.
 
-    Held-out records (phrasings and vocabulary kept out of training) are reported apart from the rest.
-    The Markdown table goes to stdout; the files go to --output (default: eval-<data name>/).
+    The builder's held-out records (phrasings and vocabulary kept out of training) and the hand-written
+    real-world cases are reported apart from the rest. The Markdown table goes to stdout; the files go to
+    --output (default: eval-<data name>/, or eval-realworld/).
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from trainer.evaluate import evaluate_records, load_eval_records, markdown, resolve_spec, write_outputs
+    from trainer.evaluate import eval_items, evaluate_records, markdown, resolve_spec, write_outputs
+    from trainer.realworld import default_path
 
     specs = models or ["embedded"]
     if len(set(specs)) != len(specs):
         raise BadInput("each --model may be given once")
-    records = load_eval_records(data, limit)
+    if data is None and no_real:
+        raise BadInput("nothing to evaluate: give --data, or drop --no-real")
+    records = eval_items(data, limit, None if no_real else (real or default_path()))
     for spec in specs:  # a missing model fails now, not after the others have run
         resolve_spec(spec)
-    out_dir = output or Path(f"eval-{data.stem}")
+    out_dir = output or Path(f"eval-{data.stem if data else 'realworld'}")
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
@@ -72,7 +85,7 @@ def evaluate(
             if not console.is_terminal and (done % PLAIN_EVERY == 0 or done == total):  # a log file still shows progress
                 print(f"diffchat: {spec}: {done}/{total}", file=sys.stderr, flush=True)
 
-        report = evaluate_records(str(data), records, specs, progress=progress, n_threads=threads)
+        report = evaluate_records(str(data or real or default_path()), records, specs, progress=progress, n_threads=threads)
     written = write_outputs(report, out_dir)
     sys.stdout.write(markdown(report))
     if image_model:  # the RL rewards need renders, so they run only when asked (trainer/rl/eval_rewards.py)
