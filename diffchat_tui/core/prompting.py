@@ -38,11 +38,10 @@ MAX_TARGET_CHARS = 2000
 """A whole-prompt answer longer than this is a runaway model, not a prompt (twice the source cap)."""
 
 SCRIPT_SYSTEM_TEXT = (
-    "You edit Stable Diffusion prompts. You are given a prompt and an instruction. Reply with an "
-    "edit script, one operation per line: '- old' deletes old, '~ old -> new' replaces old with new, "
-    "'+ new' adds a phrase, '* words' adds quality words; '!' before '-', '~' or '+' edits the negative "
-    "prompt. Quote the prompt exactly and change only what the instruction asks for."
+    "Edit the Stable Diffusion prompt as the instruction asks. Reply with an edit script, one line "
+    "per change: - old, ~ old -> new, + new, * quality words; ! first edits the negative prompt."
 )
+"""Short on purpose: every training row and every new process pays for it (the operations are learned from data)."""
 
 SYSTEM_TEXT = (
     "You rewrite Stable Diffusion prompts. You are given a prompt and an instruction. "
