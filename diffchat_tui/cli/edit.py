@@ -98,7 +98,7 @@ def edit(
     """
     from diffchat_tui.config import load_settings
     from diffchat_tui.engines.editor import Editor, GenerationOptions
-    from diffchat_tui.engines.llm import make_engine
+    from diffchat_tui.engines.factory import make_llm_engine
 
     if batch is None and source is None and image is None:
         raise BadInput("give a SOURCE prompt (or - for stdin), --image FILE, or --batch FILE")
@@ -120,7 +120,7 @@ def edit(
     options = GenerationOptions.from_settings(settings)
 
     if batch is not None:
-        editor = Editor(make_engine(settings), options, warn)
+        editor = Editor(make_llm_engine(settings), options, warn)
         with _open_input(batch) as stream:
             failed = run_batch(editor, stream, str(batch), candidates)
         if failed:
@@ -129,7 +129,7 @@ def edit(
 
     instruction_texts = [_field(text, "instruction", MAX_INSTRUCTION_CHARS) for text in instructions or []]
     start = _starting_point(source, image, image_settings.caption_model)
-    editor = Editor(make_engine(settings), options, warn)
+    editor = Editor(make_llm_engine(settings), options, warn)
     turns = run_turns(editor, start.prompt, instruction_texts, candidates)
     final = turns[-1][0]
     rendered = render_error = None

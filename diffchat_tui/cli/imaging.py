@@ -61,18 +61,6 @@ def image_settings(
     return base.model_copy(update={key: value for key, value in overrides.items() if value is not None})
 
 
-def make_image_engine(settings: ImageSettings):
-    from diffchat_tui.engines.image_diffusers import DiffusersEngine
-
-    return DiffusersEngine(
-        settings.model,
-        device=settings.device,
-        single_file_config=settings.single_file_config,
-        attention_slicing=settings.attention_slicing,
-        cpu_offload=settings.cpu_offload,
-    )
-
-
 def render_to_file(
     settings: ImageSettings,
     prompt: str,
@@ -86,6 +74,7 @@ def render_to_file(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from diffchat_tui.engines.factory import make_image_engine
     from diffchat_tui.engines.image import RenderRequest
     from diffchat_tui.engines.image_files import save_png
 
