@@ -75,32 +75,19 @@ def render_to_file(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from diffchat_tui.engines.factory import make_image_engine
-    from diffchat_tui.engines.image import RenderRequest
-    from diffchat_tui.engines.image_files import save_png
+    from diffchat_tui.engines.image import RenderRequest, render_and_save
 
-    if out.suffix.lower() != ".png":
-        raise BadInput(f"{out}: diffchat writes PNG files; name it .png")
+    request = RenderRequest.from_settings(settings, prompt, seed=seed, init_image=init_image)
     engine = make_image_engine(settings)
-    request = RenderRequest(
-        prompt=prompt,
-        negative_prompt=settings.negative_prompt,
-        seed=seed,
-        steps=settings.steps,
-        cfg_scale=settings.cfg_scale,
-        width=settings.width,
-        height=settings.height,
-        sampler=settings.sampler,
-        init_image=init_image,
-        strength=settings.strength,
-    )
     console = Console(stderr=True)
     columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("render", total=None)
-        engine.load()
-        result = engine.render(request, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    save_png(result, out, metadata=settings.metadata, diffchat=diffchat)
-    return result
+        # The pipeline loads inside render(), after render_and_save has checked the file name.
+        return render_and_save(
+            engine, request, out, metadata=settings.metadata, diffchat=diffchat,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
 
 
 def show_image(image: Image, protocol: str | None) -> None:

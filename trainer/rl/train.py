@@ -47,7 +47,7 @@ class RlArguments:
     preference_processor: str | None = field(default=None, metadata={"help": "PickScore processor id or folder."})
     tiny_scorers: str | None = field(default=None, metadata={"help": "A tiny CLIP folder: random-weight scorers for trials."})
     render_seed: int = field(default=0, metadata={"help": "The seed every render of a request shares."})
-    image_device: str = field(default="auto", metadata={"help": "Device for rendering and scoring."})
+    image_device: str = field(default="auto", metadata={"help": "Device for rendering and scoring: auto, cuda, mps or cpu."})
 
     def weights(self) -> dict[str, float]:
         return {"aesthetic": self.weight_aesthetic, "preference": self.weight_preference,
