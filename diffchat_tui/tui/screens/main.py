@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from pathlib import Path
 
 from textual import work
@@ -16,11 +15,12 @@ from textual.widgets import Footer, Input, Label, TextArea
 
 from diffchat_tui.core.errors import DiffchatError
 from diffchat_tui.core.prompting import Turn
-from diffchat_tui.core.session import EditTree, Node
+from diffchat_tui.core.session import EditTree, Node, NodeKind
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text
 from diffchat_tui.engines.caption import Captioner, ImagePrompt, prompt_from_image
 from diffchat_tui.engines.image import RenderCancelled, RenderRequest, RenderResult, render_and_save
 from diffchat_tui.store.export import export_session
+from diffchat_tui.store.live import LiveSession
 from diffchat_tui.tui.screens.ask import AskScreen
 from diffchat_tui.tui.screens.candidates import CandidatesScreen
 from diffchat_tui.tui.screens.tree import TreeScreen
@@ -48,25 +48,26 @@ class MainScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.session_id: int = 0
-        self.edit_tree = EditTree()
+        self.session: LiveSession | None = None
+        """The versions and the cursor, written through to the store; opened on mount."""
         # One cancel event per kind of work; Esc sets them all, and each run starts with a fresh one.
         self.edit_cancel = threading.Event()
         self.render_cancel = threading.Event()
         self.open_cancel = threading.Event()
         self.busy = False
-        self.redo_from: int | None = None
+
+    @property
+    def edit_tree(self) -> EditTree:
+        """The session's versions (empty until mount opens the session)."""
+        return self.session.tree if self.session is not None else EditTree()
+
+    @property
+    def session_id(self) -> int:
+        return self.session.id if self.session is not None else 0
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings
-        params = {
-            "seed": settings.llm.seed,
-            "steps": settings.image.steps,
-            "cfg_scale": settings.image.cfg_scale,
-            "width": settings.image.width,
-            "height": settings.image.height,
-            "negative_prompt": settings.image.negative_prompt,
-        }
+        params = {"seed": settings.llm.seed, **{key: getattr(settings.image, key) for key in BAR_FIELDS}}
         with Horizontal(id="body"):
             with Vertical(id="chat"):
                 yield TurnLog(id="turns")
@@ -85,7 +86,7 @@ class MainScreen(Screen[None]):
         elif options.resume and store.last_session() is not None:
             self.load_session(store.last_session())
         else:
-            self.session_id = store.new_session()
+            self.session = LiveSession.new(store)
         self.query_one("#instruction", Input).focus()
         if options.open_image is not None:
             self.start_from_image(options.open_image)
@@ -94,17 +95,16 @@ class MainScreen(Screen[None]):
 
     def load_session(self, session_id: int) -> None:
         try:
-            self.edit_tree = self.app.store.load(session_id)
+            self.session = LiveSession.open(self.app.store, session_id)
         except DiffchatError as exc:
             self.notify(str(exc), severity="error")
-            self.session_id = self.app.store.new_session()
+            self.session = LiveSession.new(self.app.store)
             return
-        self.session_id = session_id
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        current = self.edit_tree.current
-        self.query_one(TurnLog).show(self.edit_tree.turn_log())
+        current = self.session.current
+        self.query_one(TurnLog).show(self.session.tree.turn_log())
         self.query_one("#prompt", TextArea).text = current.prompt if current else ""
         self.query_one("#instruction", Input).placeholder = NEXT_HINT if current else FIRST_HINT
         preview = self.query_one(PreviewPane)
@@ -117,8 +117,7 @@ class MainScreen(Screen[None]):
         self.sub_title = f"session {self.session_id} · version {current.id if current else '-'}"
 
     def move_to(self, node_id: int | None) -> None:
-        self.edit_tree.cursor = node_id
-        self.app.store.set_cursor(self.session_id, node_id)
+        self.session.move_to(node_id)
         self.refresh_view()
 
     # --- input ---
@@ -136,12 +135,12 @@ class MainScreen(Screen[None]):
         if text.startswith("/") and self.slash_command(text):
             return
         try:
-            if self.edit_tree.current is None:
+            if self.session.current is None:
                 cleaned = clean_user_text(text, "prompt", MAX_SOURCE_CHARS)
                 self.add_source(cleaned.text)
             else:
                 cleaned = clean_user_text(text, "instruction", MAX_INSTRUCTION_CHARS)
-                self.run_edit(cleaned.text, self.edit_tree.cursor)
+                self.run_edit(cleaned.text, self.session.tree.cursor)
         except DiffchatError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -163,11 +162,9 @@ class MainScreen(Screen[None]):
             return True
         return False
 
-    def add_source(self, prompt: str, kind: str = "source", parent: int | None = None, image: str | None = None) -> Node:
-        node = self.app.store.add_node(self.session_id, Node(0, parent, kind, prompt, image_path=image,
-                                                             params=self.render_params()))
-        self.edit_tree.add(node)
-        self.move_to(node.id)
+    def add_source(self, prompt: str, kind: NodeKind = "source", parent: int | None = None, image: str | None = None) -> Node:
+        node = self.session.add_source(prompt, kind, parent, image, self.render_params())
+        self.refresh_view()
         if image is None:
             self.run_render(node)
         return node
@@ -190,7 +187,7 @@ class MainScreen(Screen[None]):
         self.edit_cancel = threading.Event()
         self.set_busy(True)
         self.query_one(TurnLog).start_pending(instruction)
-        source, turns = self.edit_tree.conversation(parent_id)
+        source, turns = self.session.conversation(parent_id)
         self._edit_worker(instruction, parent_id, source, turns, self.edit_cancel)
 
     @work(thread=True, exclusive=True, group="llm")
@@ -226,23 +223,14 @@ class MainScreen(Screen[None]):
     def edit_done(self, instruction: str, parent_id: int | None, targets: list[str], model: str) -> None:
         self.query_one(TurnLog).end_pending()
         self.set_busy(False)
-        group = uuid.uuid4().hex if len(targets) > 1 else None
-        nodes = [
-            self.app.store.add_node(self.session_id, Node(0, parent_id, "edit", target, instruction, model=model,
-                                                          candidate_group=group), move_cursor=False)
-            for target in targets
-        ]
-        for node in nodes:
-            self.edit_tree.add(node)
+        nodes = self.session.add_candidates(instruction, parent_id, targets, model)
         if len(nodes) == 1:
             self.keep(nodes[0], nodes)
             return
 
         def picked(index: int | None) -> None:
             if index is None:
-                self.app.store.set_choice([n.id for n in nodes], chosen=-1)  # all passed over
-                for node in nodes:
-                    node.choice = "rejected"
+                self.session.pass_over(nodes)
                 self.refresh_view()
                 return
             self.keep(nodes[index], nodes)
@@ -250,12 +238,8 @@ class MainScreen(Screen[None]):
         self.app.push_screen(CandidatesScreen(instruction, targets), picked)
 
     def keep(self, node: Node, group: list[Node]) -> None:
-        if len(group) > 1:
-            self.app.store.set_choice([n.id for n in group], chosen=node.id)
-            for other in group:
-                other.choice = "chosen" if other is node else "rejected"
-        node.params = self.render_params()
-        self.move_to(node.id)
+        self.session.keep(node, group, self.render_params())
+        self.refresh_view()
         self.run_render(node)
 
     def render_request(self, node: Node) -> RenderRequest:
@@ -267,11 +251,8 @@ class MainScreen(Screen[None]):
         if not self.app.rendering:
             return
         self.render_cancel = threading.Event()
-        path = self.app.store.images_dir(self.session_id) / f"node-{node.id}.png"
-        source, turns = self.edit_tree.conversation(node.id)
-        own = {"session": self.session_id, "node": node.id, "source_prompt": source,
-               "instructions": [t.instruction for t in turns], "llm": node.model, "image_model": self.app.settings.image.model}
-        self._render_worker(node, dict(node.params), self.render_request(node), path, own, self.render_cancel)
+        own = self.session.png_metadata(node, self.app.settings.image.model)
+        self._render_worker(node, dict(node.params), self.render_request(node), self.session.image_path(node), own, self.render_cancel)
 
     @work(thread=True, exclusive=True, group="render")
     def _render_worker(self, node: Node, params: dict, request: RenderRequest, path: Path, own: dict, cancel: threading.Event) -> None:
@@ -305,11 +286,8 @@ class MainScreen(Screen[None]):
         self.render_stopped("prompt-only mode")
 
     def render_done(self, node: Node, params: dict, path: Path, result: RenderResult) -> None:
-        filled = {**params, "steps": result.request.steps, "cfg_scale": result.request.cfg_scale,
-                  "width": result.request.width, "height": result.request.height}
-        self.app.store.set_image(node.id, path, filled)
-        node.image_path, node.params = str(path), filled
-        if self.edit_tree.cursor == node.id:
+        self.session.set_image(node, path, params, result.request)
+        if self.session.tree.cursor == node.id:
             caption = f"{path.name} · seed {params.get('seed')} · {result.request.width}x{result.request.height}"
             self.query_one(PreviewPane).show(path, caption)
 
@@ -346,25 +324,22 @@ class MainScreen(Screen[None]):
             cancel.set()
 
     def action_undo(self) -> None:
-        target = self.edit_tree.undo_target()
-        if target is None:
+        if self.session.undo() is None:
             self.notify("nothing to undo")
             return
-        self.redo_from = self.edit_tree.cursor
-        self.move_to(target.id)
+        self.refresh_view()
 
     def action_redo(self) -> None:
-        target = self.edit_tree.redo_target(self.redo_from)
-        if target is None:
+        if self.session.redo() is None:
             self.notify("nothing to redo")
             return
-        self.move_to(target.id)
+        self.refresh_view()
 
     def action_tree(self) -> None:
-        self.app.push_screen(TreeScreen(self.edit_tree), lambda node_id: node_id is not None and self.move_to(node_id))
+        self.app.push_screen(TreeScreen(self.session.tree), lambda node_id: node_id is not None and self.move_to(node_id))
 
     def action_regenerate(self) -> None:
-        current = self.edit_tree.current
+        current = self.session.current
         if current is None or current.kind != "edit" or self.busy:
             self.notify("regenerate needs a version made by an instruction")
             return
@@ -372,7 +347,7 @@ class MainScreen(Screen[None]):
 
     def action_use_edited_prompt(self) -> None:
         text = self.query_one("#prompt", TextArea).text
-        current = self.edit_tree.current
+        current = self.session.current
         try:
             prompt = clean_user_text(text, "prompt", MAX_SOURCE_CHARS).text
         except DiffchatError as exc:
@@ -386,7 +361,7 @@ class MainScreen(Screen[None]):
     def action_toggle_render(self) -> None:
         self.app.rendering = not self.app.rendering
         self.notify("rendering on" if self.app.rendering else "prompt-only mode")
-        current = self.edit_tree.current
+        current = self.session.current
         if self.app.rendering and current is not None and not current.image_path:
             self.run_render(current)
 
@@ -395,8 +370,7 @@ class MainScreen(Screen[None]):
                              lambda answer: answer and self.start_from_image(Path(answer).expanduser()))
 
     def action_new_session(self) -> None:
-        self.session_id = self.app.store.new_session()
-        self.edit_tree = EditTree()
+        self.session = LiveSession.new(self.app.store)
         self.refresh_view()
         self.notify(f"new session {self.session_id}")
 
@@ -405,8 +379,8 @@ class MainScreen(Screen[None]):
         self.notify(f"exported to {markdown} and {data.name}", timeout=8)
 
     def action_copy_prompt(self) -> None:
-        if self.edit_tree.current is not None:
-            self.app.copy_to_clipboard(self.edit_tree.current.prompt)
+        if self.session.current is not None:
+            self.app.copy_to_clipboard(self.session.current.prompt)
             self.notify("prompt copied")
 
     def action_switch_model(self) -> None:
@@ -418,7 +392,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(AskScreen("Which LLM?", self.app.settings.llm.model, "embedded, a .gguf path, OWNER/REPO/FILE.gguf"), switch)
 
     def action_open_externally(self) -> None:
-        current = self.edit_tree.current
+        current = self.session.current
         if current is None or not current.image_path:
             self.notify("no picture for this version")
             return
