@@ -33,7 +33,7 @@ def sft(
 
     overrides = list(ctx.args) + (["--resume", "true"] if resume else [])
     job = parse_job(config, overrides)
-    out = train(job)
+    out = train(job, warn=lambda message: print(f"diffchat: warning: {message}", file=sys.stderr))
     if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun only the main process says it
         print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from diffchat_tui.core.errors import BadInput
 from trainer.gguf_lora import SUPPORTED_ARCHS
+from trainer.jobs import is_run, read_run_info
 
 LORA_MODULES = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
                 "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")  # fmt: skip
@@ -95,7 +96,6 @@ def resolve_policy(spec: str, run_dir: Path) -> Policy:
     """The starting policy for a spec; a GGUF adapter is imported into run_dir/start-adapter."""
     from diffchat_tui.engines.models import BASE, EMBEDDED, embedded_gguf, shipped_adapter
     from trainer.hf_base import cached_base_dir, dequantize_gguf
-    from trainer.sft import RUN_INFO
 
     spec = (spec or EMBEDDED).strip()
     if spec in (EMBEDDED, BASE):
@@ -108,8 +108,8 @@ def resolve_policy(spec: str, run_dir: Path) -> Policy:
         adapter = import_lora_gguf(shipped, config, run_dir / START_ADAPTER)
         return Policy(spec, base, adapter, gguf_file, sampler_lora=shipped)
     path = Path(spec).expanduser()
-    if (path / RUN_INFO).is_file():
-        info = json.loads((path / RUN_INFO).read_text())
+    if is_run(path):
+        info = read_run_info(path)
         gguf_file = Path(info["base_gguf"]) if info.get("base_gguf") else None
         if info.get("method") == "lora":
             if not (path / "adapter_model.safetensors").is_file():

@@ -16,6 +16,7 @@ from typing import Any
 
 from diffchat_tui.core.errors import BadInput
 from diffchat_tui.core.prompting import TRAINED_FORMAT, build_messages
+from trainer.jobs import checkpoint_to_resume, load_training_records, options_checked, parse_options, write_run_info
 
 ALGOS = ("dpo", "grpo")
 
@@ -62,46 +63,15 @@ class RlJob:
     model: Any
 
 
-def _parser(algo: str):
-    from trl import DPOConfig, GRPOConfig, ModelConfig, TrlParser
-
-    class OneLineParser(TrlParser):
-        def error(self, message: str):
-            raise BadInput(f"bad training option: {message}")
-
-    return OneLineParser((RlArguments, DPOConfig if algo == "dpo" else GRPOConfig, ModelConfig))
-
-
 def parse_job(algo: str, config: Path | None, overrides: Sequence[str] = ()) -> RlJob:
     """Common keys, then the algorithm's section, then flags; a key neither TRL nor we know is one BadInput line."""
-    import yaml
-
-    from trainer.sft import cpu_defaults
+    from trl import DPOConfig, GRPOConfig, ModelConfig
 
     if algo not in ALGOS:
         raise BadInput(f"--algo {algo}: choose dpo or grpo")
-    parser = _parser(algo)
-    values: dict[str, Any] = {}
-    if config is not None:
-        if not config.is_file():
-            raise BadInput(f"config file not found: {config}")
-        try:
-            loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise BadInput(f"{config} is not valid YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(loaded, dict) or not all(isinstance(loaded.get(a, {}), dict) for a in ALGOS):
-            raise BadInput(f"{config} must map option names to values, with optional dpo: and grpo: sections")
-        values = {key: value for key, value in loaded.items() if key not in ALGOS}
-        values.update(loaded.get(algo) or {})
-        known = {action.dest for action in parser._actions}
-        unknown = sorted(str(key) for key in values if key not in known)
-        if unknown:
-            raise BadInput(f"{config}: unknown key(s) for {algo}: {', '.join(unknown)} (put algorithm-only keys under dpo: or grpo:)")
-    parser.set_defaults_with_config(**{**cpu_defaults(), **values})
-    try:
-        rl, training, model = parser.parse_args_into_dataclasses(list(overrides))
-    except (ValueError, TypeError) as exc:
-        raise BadInput(f"bad training option: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    kinds = (RlArguments, DPOConfig if algo == "dpo" else GRPOConfig, ModelConfig)
+    rl, training, model = parse_options(kinds, config, overrides, sections=ALGOS, section=algo,
+                                        hint="put algorithm-only keys under dpo: or grpo:")  # fmt: skip
     if rl.train_file is None:
         raise BadInput("no training data: set train_file in the config or pass --data FILE")
     if training.output_dir is None:
@@ -124,20 +94,6 @@ def _ticker(label: str):
             _say(f"{label}: {done}/{total}")
 
     return tick
-
-
-def _records(path: str, limit: int | None) -> list:
-    from trainer.data.io import load_records
-
-    file = Path(path)
-    loaded = load_records(file)
-    if loaded.errors:
-        more = f" (and {len(loaded.errors) - 1} more bad rows)" if len(loaded.errors) > 1 else ""
-        raise BadInput(f"{loaded.errors[0].located(str(file))}{more}")
-    records = [record for record in loaded.records if not record.heldout][: limit or None]
-    if not records:
-        raise BadInput(f"{file} has no (non-held-out) records to train on")
-    return records
 
 
 def reward_model_for(rl: RlArguments):
@@ -209,7 +165,6 @@ def train(job: RlJob) -> Path:
     from trainer.rl.pairs import load_preference_file
     from trainer.rl.rewards import Request
     from trainer.rl.summary import RewardPlot
-    from trainer.sft import RUN_INFO, checkpoint_to_resume, options_checked
 
     rl, training = job.rl, job.training
     out = Path(training.output_dir)
@@ -222,7 +177,7 @@ def train(job: RlJob) -> Path:
     with state.main_process_first():  # one process imports the adapter and samples; the others find the caches
         policy, model, tokenizer, peft_config = _load_policy(job, out)
         preference_rows = load_preference_file(data)
-        requests = [] if preference_rows is not None else [Request.from_record(r) for r in _records(rl.train_file, rl.max_requests)]
+        requests = [] if preference_rows is not None else [Request.from_record(r) for r in load_training_records(data, rl.max_requests)[0]]
         if job.algo == "dpo":
             rows = preference_rows if preference_rows is not None else off_policy_pairs(job, policy, out, requests)
             if not rows:
@@ -255,14 +210,9 @@ def train(job: RlJob) -> Path:
     trainer.remove_callback(PrinterCallback)
     if state.is_main_process:
         adapter = policy.adapter is not None or peft_config is not None
-        info = {
-            "base": policy.base if adapter else str(out), "base_spec": policy.spec,
-            "base_gguf": str(policy.base_gguf) if policy.base_gguf and adapter else None,
-            "method": "lora" if adapter else "full", "prompt_format": TRAINED_FORMAT, "algo": job.algo,
-            "start_policy": policy.spec, "train_file": str(data), "train_rows": size,
-            "image_rewards": bool(rl.image_model),
-        }  # fmt: skip
-        (out / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
+        write_run_info(out, base=policy.base if adapter else str(out), base_spec=policy.spec,
+                       base_gguf=policy.base_gguf if adapter else None, method="lora" if adapter else "full", train_file=str(data),
+                       train_rows=size, algo=job.algo, start_policy=policy.spec, image_rewards=bool(rl.image_model))  # fmt: skip
     trainer.train(resume_from_checkpoint=checkpoint)
     _drop_reference_adapter(trainer.model)
     trainer.save_model(str(out))
