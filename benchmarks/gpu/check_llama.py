@@ -23,7 +23,7 @@ def measure(layers):
             pieces.append(piece)
         speeds.append((len(pieces) - 1) / (time.perf_counter() - first))
         text = "".join(pieces)
-    offloaded = engine._llama.model_params.n_gpu_layers
+    offloaded = engine.offloaded_layers
     print(f"n_gpu_layers={layers} (asked) {offloaded} (used): load {load:.2f}s, decode {statistics.median(speeds):.0f} tok/s, "
           f"{len(pieces)} tokens, text {text[:60]!r}")
     return text

@@ -122,7 +122,7 @@ def off_policy_pairs(job: RlJob, policy, out: Path, requests: list) -> list[dict
     engine = LlamaCppEngine(sampler_model(policy, out, rl.sampler_model), prefix_cache=False)
     _say(f"sampling {len(requests)} requests with {engine.name} (ADM: {rl.k_plain} plain, {rl.k_positive} positive, {rl.k_negative} negative)")
     pools = sample_all(engine, requests, config, out / "samples.jsonl", _ticker("sampled"))
-    engine._llama = None  # free llama.cpp before training starts
+    engine.unload()  # free llama.cpp before training starts
     model = reward_model_for(rl)
     _say("scoring " + ("text-only" if not model.uses_images else f"with images from {rl.image_model}"))
     scored = score_all(pools, model, rl.weights(), rl.ci_threshold, out / "scores.jsonl", _ticker("scored"))
