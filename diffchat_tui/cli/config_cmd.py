@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import typer
-
-app = typer.Typer(help="Show where settings live and their current values.")
-
-
-@app.command("path")
 def path() -> None:
     """Print the config file's path (it need not exist yet)."""
     from diffchat_tui import paths
@@ -15,7 +9,6 @@ def path() -> None:
     print(paths.config_file())
 
 
-@app.command("show")
 def show() -> None:
     """Print the effective settings as TOML: defaults, then the file, then DIFFCHAT_* variables."""
     from diffchat_tui import paths

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Optional
 
 import typer
 
-from diffchat_tui.cli import imaging
+from diffchat_tui.cli import imaging, options
+from diffchat_tui.cli.output import fail, warn
 from diffchat_tui.core.errors import BadInput, GenerationError
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text, decode_utf8
 
@@ -31,10 +32,6 @@ Examples:
 
   diffchat edit --image photo.png -i "make it winter" --render winter.png --show
 """
-
-
-def warn(message: str) -> None:
-    print(f"diffchat: warning: {message}", file=sys.stderr)
 
 
 def edit(
@@ -62,13 +59,9 @@ def edit(
         ),
     ] = None,
     candidates: Annotated[int, typer.Option("-n", "--candidates", min=1, max=16, help="Distinct targets to give.")] = 1,
-    model: Annotated[
-        Optional[str], typer.Option("--model", help="embedded, a .gguf path, or OWNER/REPO/FILE.gguf.")
-    ] = None,
-    lora: Annotated[Optional[str], typer.Option("--lora", help="LoRA adapter GGUF to apply.")] = None,
-    llm_url: Annotated[
-        Optional[str], typer.Option("--llm-url", help="OpenAI-compatible server to use instead of a local model.")
-    ] = None,
+    model: options.Model = None,
+    lora: options.Lora = None,
+    llm_url: options.LlmUrl = None,
     temperature: Annotated[
         Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="0 (the default) is greedy.")
     ] = None,
@@ -79,17 +72,17 @@ def edit(
     no_beautify: Annotated[
         bool, typer.Option("--no-beautify", help="Never add quality words (masterpiece, sharp focus, ...): for tuned prompts.")
     ] = False,
-    image_model: imaging.ImageModel = None,
-    caption_model: imaging.CaptionModel = None,
-    steps: imaging.Steps = None,
-    cfg: imaging.Cfg = None,
-    size: imaging.Size = None,
-    negative: imaging.Negative = None,
-    sampler: imaging.Sampler = None,
-    strength: imaging.Strength = None,
-    no_metadata: imaging.NoMetadata = False,
-    show: imaging.Show = False,
-    preview: imaging.Preview = None,
+    image_model: options.ImageModel = None,
+    caption_model: options.CaptionModel = None,
+    steps: options.Steps = None,
+    cfg: options.Cfg = None,
+    size: options.Size = None,
+    negative: options.Negative = None,
+    sampler: options.Sampler = None,
+    strength: options.Strength = None,
+    no_metadata: options.NoMetadata = False,
+    show: options.Show = False,
+    preview: options.Preview = None,
 ) -> None:
     """Rewrite a Stable Diffusion prompt by plain-word instructions and print the target prompt.
 
@@ -110,17 +103,18 @@ def edit(
         raise BadInput("give at least one -i/--instruction")
 
     all_settings = load_settings()
-    overrides = {"model": model, "lora": lora, "url": llm_url, "temperature": temperature}
-    overrides |= {"seed": seed, "max_tokens": max_tokens, "beautify": False if no_beautify else None}
-    settings = all_settings.llm.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    image_settings = imaging.image_settings(
+    settings = options.llm_settings(
+        all_settings.llm, model=model, lora=lora, url=llm_url, temperature=temperature, seed=seed, max_tokens=max_tokens,
+        beautify=False if no_beautify else None,
+    )
+    image_settings = options.image_settings(
         all_settings.image, size=size, no_metadata=no_metadata, model=image_model, caption_model=caption_model,
         steps=steps, cfg_scale=cfg, negative_prompt=negative, sampler=sampler, strength=strength,
     )
-    options = GenerationOptions.from_settings(settings)
+    generation = GenerationOptions.from_settings(settings)
 
     if batch is not None:
-        editor = Editor(make_llm_engine(settings), options, warn)
+        editor = Editor(make_llm_engine(settings), generation, warn)
         with _open_input(batch) as stream:
             failed = run_batch(editor, stream, str(batch), candidates)
         if failed:
@@ -129,7 +123,7 @@ def edit(
 
     instruction_texts = [_field(text, "instruction", MAX_INSTRUCTION_CHARS) for text in instructions or []]
     start = _starting_point(source, image, image_settings.caption_model)
-    editor = Editor(make_llm_engine(settings), options, warn)
+    editor = Editor(make_llm_engine(settings), generation, warn)
     turns = run_turns(editor, start.prompt, instruction_texts, candidates)
     final = turns[-1][0]
     rendered = render_error = None
@@ -156,8 +150,7 @@ def edit(
     if rendered is not None and show:
         imaging.show_image(rendered.image, preview or all_settings.ui.image_protocol)
     if render_error is not None:
-        print(f"diffchat: error: {render_error}", file=sys.stderr)
-        raise typer.Exit(1)
+        fail(str(render_error), 1)
 
 
 @dataclass

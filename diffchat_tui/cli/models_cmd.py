@@ -7,10 +7,6 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="List the language models diffchat can use and where their files live.")
-
-
-@app.command("list")
 def list_models() -> None:
     """Show each usable model spec, what it resolves to, and the file behind it."""
     from rich.console import Console
@@ -40,7 +36,6 @@ def list_models() -> None:
     Console(highlight=False).print(table)
 
 
-@app.command("make-tiny")
 def make_tiny(
     folder: Annotated[Path, typer.Argument(help="Where to write them (created).", file_okay=False)],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random weights.")] = 0,

@@ -34,6 +34,3 @@ def rl(
     if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun only the main process says it
         print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("rl", help=RL_HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(rl)
