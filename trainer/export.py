@@ -21,6 +21,10 @@ from pathlib import Path
 from diffchat_tui import paths
 from diffchat_tui.core.errors import BadInput, DiffchatError
 from diffchat_tui.core.prompting import FORMAT_METADATA_KEY, TRAINED_FORMAT
+from diffchat_tui.engines.editor import Editor
+from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+from diffchat_tui.engines.models import ResolvedModel, check_gguf
+from trainer.gguf_lora import write_lora_gguf
 from trainer.jobs import read_run_info
 
 QUANTS = ("f16", "f32", "q8_0", "q4_k_m")
@@ -50,8 +54,6 @@ class Verified:
 
 def export_adapter(run: Path, output: Path | None = None, dtype: str = "f16", base_gguf: Path | None = None) -> Exported:
     """The run's LoRA as a GGUF adapter for the base GGUF it was trained from."""
-    from trainer.gguf_lora import write_lora_gguf
-
     info = read_run_info(run)
     if info.get("method") != "lora":
         raise BadInput(f"{run} is a full fine-tune; export it without --adapter")
@@ -201,10 +203,6 @@ def export_full(run: Path, output: Path | None = None, quant: str = "f16", log: 
 
 def verify_gguf(exported: Exported, source: str = VERIFY_SOURCE, instruction: str = VERIFY_INSTRUCTION) -> Verified:
     """Load the export in llama.cpp (an adapter on its base) and generate one edit; ExportError if that fails."""
-    from diffchat_tui.engines.editor import Editor
-    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
-    from diffchat_tui.engines.models import ResolvedModel, check_gguf
-
     if exported.path.stat().st_size == 0:
         raise ExportError(f"{exported.path} is empty")
     if exported.base_gguf is not None:

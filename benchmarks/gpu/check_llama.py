@@ -17,7 +17,7 @@ def measure(layers):
     load = engine.load()
     speeds, text = [], ""
     for _ in range(5):
-        start, first, pieces = time.perf_counter(), None, []
+        first, pieces = None, []
         for piece in engine.stream(msgs, temperature=0.0, seed=0, max_tokens=64, stop=[], cancel=None):
             first = first or time.perf_counter()
             pieces.append(piece)

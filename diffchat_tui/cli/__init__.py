@@ -1,7 +1,9 @@
 """The `diffchat` command: every command and group is listed here, in the order `--help` shows them.
 
-Each command lives in its own module and does its heavy imports (and any import of trainer/) inside
-its function, so `diffchat --help` loads none of them.
+`diffchat --help` imports every command module, so a command imports inside its function what only it
+needs and is slow to load: torch, diffusers, transformers, llama_cpp, textual, anything in trainer/,
+and our modules that pull in pydantic (config, engines.factory), sqlite3 (store) or PIL (engines.image*).
+Together those would double --help's start-up (0.14 s to 0.28 s measured, against a 0.3 s budget).
 """
 
 from __future__ import annotations

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from diffchat_tui import paths
+
+
 def path() -> None:
     """Print the config file's path (it need not exist yet)."""
-    from diffchat_tui import paths
-
     print(paths.config_file())
 
 
 def show() -> None:
     """Print the effective settings as TOML: defaults, then the file, then DIFFCHAT_* variables."""
-    from diffchat_tui import paths
     from diffchat_tui.config import load_settings
 
     settings = load_settings()

@@ -222,7 +222,8 @@ def prefs(
     finally:
         store.close()
     if not rows:
-        raise BadInput("no chosen/rejected candidates recorded" + (f" in session {session}" if session else "") + "; keep a candidate in the TUI first")
+        where = f" in session {session}" if session else ""
+        raise BadInput(f"no chosen/rejected candidates recorded{where}; keep a candidate in the TUI first")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("w", encoding="utf-8") as handle:

@@ -12,12 +12,13 @@ import typer
 
 from diffchat_tui.cli import imaging, options
 from diffchat_tui.cli.output import fail, warn
-from diffchat_tui.core.errors import BadInput, GenerationError
+from diffchat_tui.core.errors import BadInput, GenerationError, ModelError
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text, decode_utf8
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from diffchat_tui.core.prompting import Turn
     from diffchat_tui.engines.editor import Editor, EditResult
     from diffchat_tui.engines.image import RenderResult
 
@@ -128,7 +129,6 @@ def edit(
     final = turns[-1][0]
     rendered = render_error = None
     if render is not None:
-        from diffchat_tui.core.errors import ModelError
         from diffchat_tui.engines.image_files import file_sha256
 
         own = {
@@ -202,8 +202,6 @@ def _emit(obj: dict[str, Any]) -> None:
 
 def run_turns(editor: Editor, source: str, instructions: list[str], count: int) -> list[list[EditResult]]:
     """Apply instructions one after another; each turn sees the earlier ones (through the first candidate)."""
-    from diffchat_tui.core.prompting import Turn
-
     history: list[Turn] = []
     turns = []
     for instruction in instructions:

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from diffchat_tui.cli import imaging, options
+from diffchat_tui.core.errors import BadInput
+from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text, strip_escapes
 
 
 def render(
@@ -32,7 +34,6 @@ def render(
 ) -> None:
     """Render a prompt to a PNG that carries A1111-compatible generation metadata."""
     from diffchat_tui.config import load_settings
-    from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text
     from diffchat_tui.engines.image_files import file_sha256, open_image
 
     settings = load_settings()
@@ -66,8 +67,6 @@ def info(
     from rich.table import Table
     from rich.text import Text
 
-    from diffchat_tui.core.errors import BadInput
-    from diffchat_tui.core.text import strip_escapes
     from diffchat_tui.engines.image_files import read_generation_info
 
     found = read_generation_info(image)

@@ -10,11 +10,14 @@ from trainer.rl.rewards import Request
 from trainer.rl.sampling import ActionSpaces, SamplingConfig, default_quality_words, sample_all, sample_request
 
 REQUESTS = [
-    Request("a fisherman on a wooden pier, seagulls, sunset", "put a red umbrella next to him", include=("red umbrella",), keep=("fisherman", "pier")),
+    Request("a fisherman on a wooden pier, seagulls, sunset", "put a red umbrella next to him",
+            include=("red umbrella",), keep=("fisherman", "pier")),
     Request("a raccoon running on a country road with a black balloon", "switch the raccoon out for a tabby cat",
             include=("tabby cat",), exclude=("raccoon",), keep=("country road", "balloon")),
-    Request("a barn owl in a canyon, storm clouds, stained glass design", "the storm clouds have to go", exclude=("clouds",), keep=("barn owl", "canyon")),
-    Request("a parrot on a rocky cliff, a wooden chest", "restyle it as a noir film still", include=("noir film still",), keep=("parrot", "wooden chest")),
+    Request("a barn owl in a canyon, storm clouds, stained glass design", "the storm clouds have to go",
+            exclude=("clouds",), keep=("barn owl", "canyon")),
+    Request("a parrot on a rocky cliff, a wooden chest", "restyle it as a noir film still",
+            include=("noir film still",), keep=("parrot", "wooden chest")),
     Request("a businessman in a cluttered workshop", "give him a black kite and show it from the front",
             include=("black kite", "front view"), keep=("businessman", "workshop")),
     Request("a small house by a lake, summer", "make it sunrise", include=("sunrise",), exclude=("summer",), keep=("house", "lake")),

@@ -16,7 +16,13 @@ from typing import Any
 
 from diffchat_tui.core.errors import BadInput
 from diffchat_tui.core.prompting import TRAINED_FORMAT, build_messages
+from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
 from trainer.jobs import checkpoint_to_resume, load_training_records, options_checked, parse_options, write_run_info
+from trainer.rl.online import GroupRewards
+from trainer.rl.pairs import dpo_pairs, load_preference_file, score_all
+from trainer.rl.policy import resolve_policy, sampler_model
+from trainer.rl.rewards import Request, build_reward_model
+from trainer.rl.sampling import SamplingConfig, default_quality_words, sample_all
 
 ALGOS = ("dpo", "grpo")
 
@@ -97,8 +103,6 @@ def _ticker(label: str):
 
 
 def reward_model_for(rl: RlArguments):
-    from trainer.rl.rewards import build_reward_model
-
     return build_reward_model(
         image_model=rl.image_model, clip=rl.clip_model, aesthetic_head=rl.aesthetic_head,
         preference_model=rl.preference_model, preference_processor=rl.preference_processor,
@@ -108,11 +112,7 @@ def reward_model_for(rl: RlArguments):
 
 def off_policy_pairs(job: RlJob, policy, out: Path, requests: list) -> list[dict]:
     """ADM sampling through llama.cpp, rewards, the CI-gated value, and best-vs-worst pairs (all cached in out)."""
-    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
-    from trainer.rl.pairs import dpo_pairs, score_all
-    from trainer.rl.policy import sampler_model
-    from trainer.rl.sampling import SamplingConfig, default_quality_words, sample_all
-    from trainer.rl.summary import summarize_pools
+    from trainer.rl.summary import summarize_pools  # imports transformers
 
     rl = job.rl
     config = SamplingConfig(
@@ -140,8 +140,6 @@ def _load_policy(job: RlJob, out: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import get_peft_config
 
-    from trainer.rl.policy import resolve_policy
-
     policy = resolve_policy(job.model.model_name_or_path, out)
     model = AutoModelForCausalLM.from_pretrained(policy.base, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(policy.base)
@@ -161,9 +159,7 @@ def train(job: RlJob) -> Path:
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
 
-    from trainer.callbacks import LossPlot, RichProgress
-    from trainer.rl.pairs import load_preference_file
-    from trainer.rl.rewards import Request
+    from trainer.callbacks import LossPlot, RichProgress  # imports transformers
     from trainer.rl.summary import RewardPlot
 
     rl, training = job.rl, job.training
@@ -195,8 +191,6 @@ def train(job: RlJob) -> Path:
         size = len(rows)
     else:
         from trl import GRPOTrainer
-
-        from trainer.rl.online import GroupRewards
 
         reward_model = reward_model_for(rl)
         by_key = {request.key: request for request in requests}
