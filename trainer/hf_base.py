@@ -1,6 +1,6 @@
 """The SFT base model as a plain Hugging Face folder: the embedded GGUF dequantized once and cached.
 
-transformers can load a GGUF but can neither train nor save that model (DESIGN.md §4), so we
+transformers can load a GGUF but can neither train nor save that model (docs/design.md §4), so we
 rebuild a plain model from its config and weights and save that instead.
 """
 

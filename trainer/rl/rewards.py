@@ -1,4 +1,4 @@
-"""RL rewards (DESIGN.md §6): aesthetics, preference against the user's intent, content integrity, and text.
+"""RL rewards (docs/design.md §6): aesthetics, preference against the user's intent, content integrity, and text.
 
 Each image scorer is a small class with a default hub id, a `tiny` variant built on the tiny CLIP
 of engines/tiny.py, and a batched `score`. Only safetensors are loaded (a .pth head only with

@@ -1,4 +1,4 @@
-"""Off-policy sampling with action-space dynamic modification (ADM), through llama.cpp (docs/design.md, "RL").
+"""Off-policy sampling with action-space dynamic modification (ADM), through llama.cpp (docs/design.md §6).
 
 For each request the current policy draws candidates in three action spaces made with logit_bias:
 - plain: the policy as it is;
