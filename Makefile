@@ -34,7 +34,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 run: $(STAMP)
 	$(BIN)/diffchat
 
+# Lint first (ruff: the rules in pyproject.toml): it takes a second, the tests take minutes.
 test: $(STAMP)
+	$(BIN)/ruff check .
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""`diffchat edit` against a bare llama-cpp-python script doing the same edit (DESIGN.md §7).
+"""`diffchat edit` against a bare llama-cpp-python script doing the same edit (budgets: docs/design.md §7).
 
 Prints medians and ratios measured in this one run; exits 1 when a budget is missed.
 Run: make bench   (or .venv/bin/python benchmarks/bench_edit.py --repeats 9)

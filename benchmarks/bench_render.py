@@ -1,4 +1,4 @@
-"""Warm renders through DiffusersEngine against a bare diffusers call on the same pipeline (DESIGN.md §7).
+"""Warm renders through DiffusersEngine against a bare diffusers call on the same pipeline (budgets: docs/design.md §7).
 
 Prints medians and ratios measured in this one run; exits 1 when the warm budget (<= 1.05) is missed.
 Run: .venv/bin/python benchmarks/bench_render.py [--model DIR_OR_HUB_ID] [--repeats 30]

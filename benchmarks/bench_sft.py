@@ -1,4 +1,4 @@
-"""`diffchat train sft` against a bare TRL SFTTrainer script on the same rows, model and LoRA (DESIGN.md §7).
+"""`diffchat train sft` against a bare TRL SFTTrainer script on the same rows, model and LoRA (budgets: docs/design.md §7).
 
 Both train on the same steps × batch rows, each seen once; the figure is those rows' tokens (as TRL
 tokenizes them) per second of the training loop (train_runtime), so loading and saving are left out.

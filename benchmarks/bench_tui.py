@@ -1,4 +1,4 @@
-"""Key-press-to-screen latency while the LLM generates, and time to the first usable frame (DESIGN.md §7).
+"""Key-press-to-screen latency while the LLM generates, and time to the first usable frame (budgets: docs/design.md §7).
 
 Latency: a key is pressed into the instruction box while the real embedded model streams (a new
 edit starts whenever one ends); measured until the box holds the key and the screen has refreshed.

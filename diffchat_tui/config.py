@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -13,6 +14,7 @@ from pydantic_settings import (
 )
 
 from diffchat_tui import paths
+from diffchat_tui.core.errors import BadInput
 
 
 class LLMSettings(BaseModel):
@@ -122,12 +124,6 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     """Read the settings, turning a broken file or variable into one line the user can act on."""
-    import tomllib
-
-    from pydantic import ValidationError
-
-    from diffchat_tui.core.errors import BadInput
-
     try:
         return Settings()
     except tomllib.TOMLDecodeError as exc:

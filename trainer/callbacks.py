@@ -78,7 +78,8 @@ class RichProgress(TrainerCallback):
 
         done = state.global_step - self.first_step
         per_step = (time.perf_counter() - self.started) / done if done else 0.0
-        shown = "  ".join(f"{key} {value:.4g}" for key, value in logs.items() if key in ("loss", "eval_loss", "learning_rate", "train_loss", "train_runtime"))
+        wanted = ("loss", "eval_loss", "learning_rate", "train_loss", "train_runtime")
+        shown = "  ".join(f"{key} {value:.4g}" for key, value in logs.items() if key in wanted)
         print(f"step {state.global_step}/{state.max_steps}  {shown}  {per_step:.2f} s/step", file=sys.stderr, flush=True)
 
 

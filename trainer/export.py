@@ -21,6 +21,11 @@ from pathlib import Path
 from diffchat_tui import paths
 from diffchat_tui.core.errors import BadInput, DiffchatError
 from diffchat_tui.core.prompting import FORMAT_METADATA_KEY, TRAINED_FORMAT
+from diffchat_tui.engines.editor import Editor
+from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+from diffchat_tui.engines.models import ResolvedModel, check_gguf
+from trainer.gguf_lora import write_lora_gguf
+from trainer.jobs import read_run_info
 
 QUANTS = ("f16", "f32", "q8_0", "q4_k_m")
 LLAMA_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
@@ -47,17 +52,9 @@ class Verified:
     prompt_format: str
 
 
-def _run_info(run: Path) -> dict:
-    from trainer.sft import read_run_info
-
-    return read_run_info(run)
-
-
 def export_adapter(run: Path, output: Path | None = None, dtype: str = "f16", base_gguf: Path | None = None) -> Exported:
     """The run's LoRA as a GGUF adapter for the base GGUF it was trained from."""
-    from trainer.gguf_lora import write_lora_gguf
-
-    info = _run_info(run)
+    info = read_run_info(run)
     if info.get("method") != "lora":
         raise BadInput(f"{run} is a full fine-tune; export it without --adapter")
     if dtype not in ("f16", "f32"):
@@ -77,7 +74,7 @@ def _hub_config(model_id: str) -> dict:
 
 def merged_model_dir(run: Path, into: Path) -> Path:
     """A plain HF folder of the run's final weights: the run itself for a full fine-tune, base+LoRA merged otherwise."""
-    info = _run_info(run)
+    info = read_run_info(run)
     if info.get("method") != "lora":
         if not (run / "config.json").is_file():
             raise BadInput(f"{run} has no final model yet (config.json); did training finish?")
@@ -206,10 +203,6 @@ def export_full(run: Path, output: Path | None = None, quant: str = "f16", log: 
 
 def verify_gguf(exported: Exported, source: str = VERIFY_SOURCE, instruction: str = VERIFY_INSTRUCTION) -> Verified:
     """Load the export in llama.cpp (an adapter on its base) and generate one edit; ExportError if that fails."""
-    from diffchat_tui.engines.editor import Editor
-    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
-    from diffchat_tui.engines.models import ResolvedModel, check_gguf
-
     if exported.path.stat().st_size == 0:
         raise ExportError(f"{exported.path} is empty")
     if exported.base_gguf is not None:

@@ -1,6 +1,6 @@
 """The SFT base model as a plain Hugging Face folder: the embedded GGUF dequantized once and cached.
 
-transformers can load a GGUF but can neither train nor save that model (DESIGN.md §4), so we
+transformers can load a GGUF but can neither train nor save that model (docs/design.md §4), so we
 rebuild a plain model from its config and weights and save that instead.
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from diffchat_tui import paths
 from diffchat_tui.core.errors import BadInput
+from diffchat_tui.engines.models import embedded_gguf
 
 EMBEDDED_SPEC = "embedded"
 
@@ -54,8 +55,6 @@ def dequantize_gguf(gguf: Path, out_dir: Path) -> Path:
 
 def resolve_base(spec: str) -> str:
     """The SFT base: `embedded` (dequantized and cached), a local folder, a .gguf file, or a hub id."""
-    from diffchat_tui.engines.models import embedded_gguf
-
     if spec == EMBEDDED_SPEC:
         gguf = embedded_gguf()
         return str(dequantize_gguf(gguf, cached_base_dir(gguf)))

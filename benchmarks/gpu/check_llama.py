@@ -17,13 +17,13 @@ def measure(layers):
     load = engine.load()
     speeds, text = [], ""
     for _ in range(5):
-        start, first, pieces = time.perf_counter(), None, []
+        first, pieces = None, []
         for piece in engine.stream(msgs, temperature=0.0, seed=0, max_tokens=64, stop=[], cancel=None):
             first = first or time.perf_counter()
             pieces.append(piece)
         speeds.append((len(pieces) - 1) / (time.perf_counter() - first))
         text = "".join(pieces)
-    offloaded = engine._llama.model_params.n_gpu_layers
+    offloaded = engine.offloaded_layers
     print(f"n_gpu_layers={layers} (asked) {offloaded} (used): load {load:.2f}s, decode {statistics.median(speeds):.0f} tok/s, "
           f"{len(pieces)} tokens, text {text[:60]!r}")
     return text

@@ -1,4 +1,10 @@
-"""The `diffchat` command. Every heavy import happens inside the command that needs it."""
+"""The `diffchat` command: every command and group is listed here, in the order `--help` shows them.
+
+`diffchat --help` imports every command module, so a command imports inside its function what only it
+needs and is slow to load: torch, diffusers, transformers, llama_cpp, textual, anything in trainer/,
+and our modules that pull in pydantic (config, engines.factory), sqlite3 (store) or PIL (engines.image*).
+Together those would double --help's start-up (0.14 s to 0.28 s measured, against a 0.3 s budget).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,12 @@ from typing import Annotated, Optional
 import typer
 
 from diffchat_tui import __version__
-from diffchat_tui.cli import config_cmd, data_cmd, edit, eval_cmd, models_cmd, render_cmd, train_cmd, tui
+from diffchat_tui.cli import config_cmd, data_cmd, edit, eval_cmd, models_cmd, options, render_cmd, rl_cmd, train_cmd, tui
+from diffchat_tui.cli.output import fail
 from diffchat_tui.core.errors import DiffchatError
+
+TRL_FLAGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+"""Training commands pass any --field_name on to TRL's config dataclasses."""
 
 app = typer.Typer(
     name="diffchat",
@@ -24,10 +34,31 @@ app.command("edit", epilog=edit.EXAMPLES)(edit.edit)
 app.command("render")(render_cmd.render)
 app.command("info")(render_cmd.info)
 app.command("open")(tui.open_image)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(models_cmd.app, name="models")
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(train_cmd.app, name="train")
+
+config = typer.Typer(help="Show where settings live and their current values.")
+config.command("path")(config_cmd.path)
+config.command("show")(config_cmd.show)
+app.add_typer(config, name="config")
+
+models = typer.Typer(help="List the language models diffchat can use and where their files live.")
+models.command("list")(models_cmd.list_models)
+models.command("make-tiny")(models_cmd.make_tiny)
+app.add_typer(models, name="models")
+
+data = typer.Typer(help="Build, validate, summarize and split InstructPE training data (JSON list or JSONL).")
+data.command("validate")(data_cmd.validate)
+data.command("stats")(data_cmd.stats)
+data.command("split")(data_cmd.split)
+data.command("build")(data_cmd.build)
+data.command("prefs")(data_cmd.prefs)
+app.add_typer(data, name="data")
+
+train = typer.Typer(help="Fine-tune a DiffChat model (SFT, then RL, through TRL) and export it to GGUF.")
+train.command("sft", help=train_cmd.SFT_HELP, context_settings=TRL_FLAGS)(train_cmd.sft)
+train.command("export")(train_cmd.export)
+train.command("rl", help=rl_cmd.RL_HELP, context_settings=TRL_FLAGS)(rl_cmd.rl)
+app.add_typer(train, name="train")
+
 app.command("eval", epilog=eval_cmd.EXAMPLES)(eval_cmd.evaluate)
 
 
@@ -42,10 +73,10 @@ def root(
     ctx: typer.Context,
     resume: Annotated[bool, typer.Option("--continue", "-c", help="Resume the last session.")] = False,
     session: Annotated[Optional[int], typer.Option("--session", help="Resume this session.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="embedded, a .gguf path, or OWNER/REPO/FILE.gguf.")] = None,
-    lora: Annotated[Optional[str], typer.Option("--lora", help="LoRA adapter GGUF to apply.")] = None,
-    llm_url: Annotated[Optional[str], typer.Option("--llm-url", help="OpenAI-compatible server.")] = None,
-    image_model: Annotated[Optional[str], typer.Option("--image-model", help="Diffusers folder or hub id.")] = None,
+    model: options.Model = None,
+    lora: options.Lora = None,
+    llm_url: options.LlmUrl = None,
+    image_model: options.ImageModel = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -54,12 +85,6 @@ def root(
     ctx.obj = {"model": model, "lora": lora, "url": llm_url, "image_model": image_model}
     if ctx.invoked_subcommand is None:
         tui.open_tui(ctx.obj, resume=resume, session=session)
-
-
-def fail(message: str, code: int) -> None:
-    """The one way errors reach the user: one line on stderr, then the exit code."""
-    print(f"diffchat: error: {message}", file=sys.stderr)
-    sys.exit(code)
 
 
 def main() -> None:

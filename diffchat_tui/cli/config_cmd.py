@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import typer
-
-app = typer.Typer(help="Show where settings live and their current values.")
+from diffchat_tui import paths
 
 
-@app.command("path")
 def path() -> None:
     """Print the config file's path (it need not exist yet)."""
-    from diffchat_tui import paths
-
     print(paths.config_file())
 
 
-@app.command("show")
 def show() -> None:
     """Print the effective settings as TOML: defaults, then the file, then DIFFCHAT_* variables."""
-    from diffchat_tui import paths
     from diffchat_tui.config import load_settings
 
     settings = load_settings()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from diffchat_tui.cli.output import warn
 from diffchat_tui.core.errors import BadInput
 
 if TYPE_CHECKING:
@@ -19,15 +20,9 @@ if TYPE_CHECKING:
     from trainer.data.teacher import TeacherReport
     from trainer.data.tools import Stats
 
-app = typer.Typer(help="Build, validate, summarize and split InstructPE training data (JSON list or JSONL).")
-
 DataFile = Annotated[Path, typer.Argument(help="A JSON-list or JSONL file of InstructPE records.", dir_okay=False)]
 MAX_LISTED = 20
 """Duplicates listed one by one before the rest are only counted."""
-
-
-def warn(message: str) -> None:
-    print(f"diffchat: warning: {message}", file=sys.stderr)
 
 
 def _load(path: Path) -> Loaded:
@@ -39,7 +34,6 @@ def _load(path: Path) -> Loaded:
     return loaded
 
 
-@app.command("validate")
 def validate(file: DataFile) -> None:
     """Check every row; print each bad one as FILE:LINE: reason, and exit 2 if there are any."""
     loaded = _load(file)
@@ -50,7 +44,6 @@ def validate(file: DataFile) -> None:
         raise typer.Exit(2)
 
 
-@app.command("stats")
 def stats(
     file: DataFile,
     as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as one JSON object.")] = False,
@@ -102,7 +95,6 @@ def _print_stats(name: str, summary: Stats) -> None:
     console.print(f"records with checks: {summary.with_checks}")
 
 
-@app.command("split")
 def split(
     file: DataFile,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for train.jsonl and test.jsonl.", file_okay=False)],
@@ -144,7 +136,6 @@ def split(
         print(f"{path}: {len(part)} records" + (f" ({heldout} held out)" if heldout else ""))
 
 
-@app.command("build")
 def build(
     output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write.", dir_okay=False)],
     n: Annotated[int, typer.Option("--n", "-n", min=1, max=1_000_000, help="How many records.")] = 1000,
@@ -210,7 +201,6 @@ def _stderr_console() -> Console:
     return Console(stderr=True)
 
 
-@app.command("prefs")
 def prefs(
     output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file of DPO rows to write.", dir_okay=False)],
     session: Annotated[Optional[int], typer.Option("--session", help="Only this session (default: all of them).")] = None,
@@ -232,7 +222,8 @@ def prefs(
     finally:
         store.close()
     if not rows:
-        raise BadInput("no chosen/rejected candidates recorded" + (f" in session {session}" if session else "") + "; keep a candidate in the TUI first")
+        where = f" in session {session}" if session else ""
+        raise BadInput(f"no chosen/rejected candidates recorded{where}; keep a candidate in the TUI first")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("w", encoding="utf-8") as handle:

@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Optional
 
 import typer
 
-from diffchat_tui.cli import imaging
-from diffchat_tui.core.errors import BadInput, GenerationError
+from diffchat_tui.cli import imaging, options
+from diffchat_tui.cli.output import fail, warn
+from diffchat_tui.core.errors import BadInput, GenerationError, ModelError
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text, decode_utf8
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from diffchat_tui.core.prompting import Turn
     from diffchat_tui.engines.editor import Editor, EditResult
     from diffchat_tui.engines.image import RenderResult
 
@@ -31,10 +33,6 @@ Examples:
 
   diffchat edit --image photo.png -i "make it winter" --render winter.png --show
 """
-
-
-def warn(message: str) -> None:
-    print(f"diffchat: warning: {message}", file=sys.stderr)
 
 
 def edit(
@@ -62,13 +60,9 @@ def edit(
         ),
     ] = None,
     candidates: Annotated[int, typer.Option("-n", "--candidates", min=1, max=16, help="Distinct targets to give.")] = 1,
-    model: Annotated[
-        Optional[str], typer.Option("--model", help="embedded, a .gguf path, or OWNER/REPO/FILE.gguf.")
-    ] = None,
-    lora: Annotated[Optional[str], typer.Option("--lora", help="LoRA adapter GGUF to apply.")] = None,
-    llm_url: Annotated[
-        Optional[str], typer.Option("--llm-url", help="OpenAI-compatible server to use instead of a local model.")
-    ] = None,
+    model: options.Model = None,
+    lora: options.Lora = None,
+    llm_url: options.LlmUrl = None,
     temperature: Annotated[
         Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="0 (the default) is greedy.")
     ] = None,
@@ -79,17 +73,17 @@ def edit(
     no_beautify: Annotated[
         bool, typer.Option("--no-beautify", help="Never add quality words (masterpiece, sharp focus, ...): for tuned prompts.")
     ] = False,
-    image_model: imaging.ImageModel = None,
-    caption_model: imaging.CaptionModel = None,
-    steps: imaging.Steps = None,
-    cfg: imaging.Cfg = None,
-    size: imaging.Size = None,
-    negative: imaging.Negative = None,
-    sampler: imaging.Sampler = None,
-    strength: imaging.Strength = None,
-    no_metadata: imaging.NoMetadata = False,
-    show: imaging.Show = False,
-    preview: imaging.Preview = None,
+    image_model: options.ImageModel = None,
+    caption_model: options.CaptionModel = None,
+    steps: options.Steps = None,
+    cfg: options.Cfg = None,
+    size: options.Size = None,
+    negative: options.Negative = None,
+    sampler: options.Sampler = None,
+    strength: options.Strength = None,
+    no_metadata: options.NoMetadata = False,
+    show: options.Show = False,
+    preview: options.Preview = None,
 ) -> None:
     """Rewrite a Stable Diffusion prompt by plain-word instructions and print the target prompt.
 
@@ -98,7 +92,7 @@ def edit(
     """
     from diffchat_tui.config import load_settings
     from diffchat_tui.engines.editor import Editor, GenerationOptions
-    from diffchat_tui.engines.llm import make_engine
+    from diffchat_tui.engines.factory import make_llm_engine
 
     if batch is None and source is None and image is None:
         raise BadInput("give a SOURCE prompt (or - for stdin), --image FILE, or --batch FILE")
@@ -110,17 +104,18 @@ def edit(
         raise BadInput("give at least one -i/--instruction")
 
     all_settings = load_settings()
-    overrides = {"model": model, "lora": lora, "url": llm_url, "temperature": temperature}
-    overrides |= {"seed": seed, "max_tokens": max_tokens, "beautify": False if no_beautify else None}
-    settings = all_settings.llm.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    image_settings = imaging.image_settings(
+    settings = options.llm_settings(
+        all_settings.llm, model=model, lora=lora, url=llm_url, temperature=temperature, seed=seed, max_tokens=max_tokens,
+        beautify=False if no_beautify else None,
+    )
+    image_settings = options.image_settings(
         all_settings.image, size=size, no_metadata=no_metadata, model=image_model, caption_model=caption_model,
         steps=steps, cfg_scale=cfg, negative_prompt=negative, sampler=sampler, strength=strength,
     )
-    options = GenerationOptions.from_settings(settings)
+    generation = GenerationOptions.from_settings(settings)
 
     if batch is not None:
-        editor = Editor(make_engine(settings), options, warn)
+        editor = Editor(make_llm_engine(settings), generation, warn)
         with _open_input(batch) as stream:
             failed = run_batch(editor, stream, str(batch), candidates)
         if failed:
@@ -129,12 +124,11 @@ def edit(
 
     instruction_texts = [_field(text, "instruction", MAX_INSTRUCTION_CHARS) for text in instructions or []]
     start = _starting_point(source, image, image_settings.caption_model)
-    editor = Editor(make_engine(settings), options, warn)
+    editor = Editor(make_llm_engine(settings), generation, warn)
     turns = run_turns(editor, start.prompt, instruction_texts, candidates)
     final = turns[-1][0]
     rendered = render_error = None
     if render is not None:
-        from diffchat_tui.core.errors import ModelError
         from diffchat_tui.engines.image_files import file_sha256
 
         own = {
@@ -156,8 +150,7 @@ def edit(
     if rendered is not None and show:
         imaging.show_image(rendered.image, preview or all_settings.ui.image_protocol)
     if render_error is not None:
-        print(f"diffchat: error: {render_error}", file=sys.stderr)
-        raise typer.Exit(1)
+        fail(str(render_error), 1)
 
 
 @dataclass
@@ -209,8 +202,6 @@ def _emit(obj: dict[str, Any]) -> None:
 
 def run_turns(editor: Editor, source: str, instructions: list[str], count: int) -> list[list[EditResult]]:
     """Apply instructions one after another; each turn sees the earlier ones (through the first candidate)."""
-    from diffchat_tui.core.prompting import Turn
-
     history: list[Turn] = []
     turns = []
     for instruction in instructions:

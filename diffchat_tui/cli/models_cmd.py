@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="List the language models diffchat can use and where their files live.")
+from diffchat_tui.core.errors import BadInput, DiffchatError
+from diffchat_tui.engines import models
 
 
-@app.command("list")
 def list_models() -> None:
     """Show each usable model spec, what it resolves to, and the file behind it."""
     from rich.console import Console
@@ -18,8 +18,6 @@ def list_models() -> None:
     from rich.text import Text
 
     from diffchat_tui.config import load_settings
-    from diffchat_tui.core.errors import DiffchatError
-    from diffchat_tui.engines import models
 
     settings = load_settings().llm
     table = Table("spec", "kind", "file", "size", "LoRA adapter", "note")
@@ -40,7 +38,6 @@ def list_models() -> None:
     Console(highlight=False).print(table)
 
 
-@app.command("make-tiny")
 def make_tiny(
     folder: Annotated[Path, typer.Argument(help="Where to write them (created).", file_okay=False)],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random weights.")] = 0,
@@ -50,7 +47,6 @@ def make_tiny(
     Use them to try diffchat with no model hub: --image-model FOLDER --caption-model FOLDER/captioner.
     The pictures are noise; every code path is real.
     """
-    from diffchat_tui.core.errors import BadInput
     from diffchat_tui.engines.tiny import build_tiny_models
 
     if folder.exists() and any(folder.iterdir()):

@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from diffchat_tui.cli import imaging
+from diffchat_tui.cli import imaging, options
+from diffchat_tui.core.errors import BadInput
+from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text, strip_escapes
 
 
 def render(
@@ -19,24 +21,23 @@ def render(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Render seed (a CPU generator: same picture everywhere).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was rendered as JSON.")] = False,
-    image_model: imaging.ImageModel = None,
-    steps: imaging.Steps = None,
-    cfg: imaging.Cfg = None,
-    size: imaging.Size = None,
-    negative: imaging.Negative = None,
-    sampler: imaging.Sampler = None,
-    strength: imaging.Strength = None,
-    no_metadata: imaging.NoMetadata = False,
-    show: imaging.Show = False,
-    preview: imaging.Preview = None,
+    image_model: options.ImageModel = None,
+    steps: options.Steps = None,
+    cfg: options.Cfg = None,
+    size: options.Size = None,
+    negative: options.Negative = None,
+    sampler: options.Sampler = None,
+    strength: options.Strength = None,
+    no_metadata: options.NoMetadata = False,
+    show: options.Show = False,
+    preview: options.Preview = None,
 ) -> None:
     """Render a prompt to a PNG that carries A1111-compatible generation metadata."""
     from diffchat_tui.config import load_settings
-    from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text
     from diffchat_tui.engines.image_files import file_sha256, open_image
 
     settings = load_settings()
-    image_settings = imaging.image_settings(
+    image_settings = options.image_settings(
         settings.image, size=size, no_metadata=no_metadata, model=image_model, steps=steps, cfg_scale=cfg,
         negative_prompt=negative, sampler=sampler, strength=strength,
     )
@@ -66,8 +67,6 @@ def info(
     from rich.table import Table
     from rich.text import Text
 
-    from diffchat_tui.core.errors import BadInput
-    from diffchat_tui.core.text import strip_escapes
     from diffchat_tui.engines.image_files import read_generation_info
 
     found = read_generation_info(image)

@@ -9,12 +9,14 @@ from typing import Annotated, Optional
 
 import typer
 
-RL_HELP = """RL after SFT: DPO on ADM-sampled, CI-gated pairs (default), or online GRPO.
-
-Config keys and extra flags are TRL DPOConfig / GRPOConfig / ModelConfig field names (e.g. --max_steps 60 --beta 0.1 --model_name_or_path runs/sft), plus ours: train_file, max_requests, k_plain, k_positive, k_negative, weight_aesthetic, weight_preference, weight_integrity, weight_text, ci_threshold, pair_margin, image_model, tiny_scorers and more (see trainer/configs/rl.yaml). Without image_model the rewards are text-only.
-
-Works under `accelerate launch -m diffchat_tui train rl ...`.
-"""
+RL_HELP = (  # rich help keeps every newline, so each paragraph is one unbroken string
+    "RL after SFT: DPO on ADM-sampled, CI-gated pairs (default), or online GRPO.\n\n"
+    "Config keys and extra flags are TRL DPOConfig / GRPOConfig / ModelConfig field names (e.g. --max_steps 60 "
+    "--beta 0.1 --model_name_or_path runs/sft), plus ours: train_file, max_requests, k_plain, k_positive, k_negative, "
+    "weight_aesthetic, weight_preference, weight_integrity, weight_text, ci_threshold, pair_margin, image_model, "
+    "tiny_scorers and more (see trainer/configs/rl.yaml). Without image_model the rewards are text-only.\n\n"
+    "Works under `accelerate launch -m diffchat_tui train rl ...`.\n"
+)
 
 
 def rl(
@@ -34,6 +36,3 @@ def rl(
     if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun only the main process says it
         print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
 
-
-def register(app: typer.Typer) -> None:
-    app.command("rl", help=RL_HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(rl)

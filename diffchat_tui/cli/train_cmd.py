@@ -1,4 +1,4 @@
-"""`diffchat train`: supervised fine-tuning through TRL, and export of a run to GGUF for the TUI."""
+"""`diffchat train sft` (supervised fine-tuning through TRL) and `diffchat train export` (a run to GGUF for the TUI)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from diffchat_tui.cli.output import warn
 from diffchat_tui.core.errors import BadInput
-
-app = typer.Typer(help="Fine-tune a DiffChat model (TRL) and export it to GGUF.")
 
 SFT_HELP = """Supervised fine-tuning with TRL's SFTTrainer.
 
@@ -21,7 +20,6 @@ eval_file, max_train_records. Flags override the file. Works under `accelerate l
 """
 
 
-@app.command("sft", help=SFT_HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def sft(
     ctx: typer.Context,
     config: Annotated[
@@ -33,12 +31,11 @@ def sft(
 
     overrides = list(ctx.args) + (["--resume", "true"] if resume else [])
     job = parse_job(config, overrides)
-    out = train(job)
+    out = train(job, warn=warn)
     if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun only the main process says it
         print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
 
 
-@app.command("export")
 def export(
     run: Annotated[Path, typer.Argument(help="A training run folder (train sft's output_dir).", file_okay=False)],
     to: Annotated[str, typer.Option("--to", help="Output format; gguf is the one there is.")] = "gguf",
@@ -74,7 +71,3 @@ def export(
         print(f"diffchat: verified in llama.cpp: {check.source!r} + {check.instruction!r} -> {check.target!r}", file=sys.stderr)
     print(written.path)
 
-
-from diffchat_tui.cli import rl_cmd  # noqa: E402  (`train rl` lives in its own module)
-
-rl_cmd.register(app)

@@ -7,17 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
+from diffchat_tui.cli import options
+from diffchat_tui.core.errors import BadInput
+
 
 def open_tui(flags: dict[str, Any], *, resume: bool = False, session: int | None = None, image: Path | None = None) -> None:
     from diffchat_tui.config import load_settings
-    from diffchat_tui.core.errors import BadInput
-    from diffchat_tui.tui.app import LaunchOptions, run_tui
+    from diffchat_tui.tui.app import LaunchOptions, run_tui  # imports textual
 
     settings = load_settings()
-    llm = {key: flags.get(key) for key in ("model", "lora", "url")}
-    settings.llm = settings.llm.model_copy(update={k: v for k, v in llm.items() if v is not None})
-    if flags.get("image_model"):
-        settings.image = settings.image.model_copy(update={"model": flags["image_model"]})
+    settings.llm = options.llm_settings(settings.llm, model=flags.get("model"), lora=flags.get("lora"), url=flags.get("url"))
+    settings.image = options.image_settings(settings.image, model=flags.get("image_model"))
     if image is not None and not image.is_file():
         raise BadInput(f"image not found: {image}")
     if session is not None:

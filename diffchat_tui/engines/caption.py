@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diffchat_tui.core.errors import ModelError
+from diffchat_tui.core.infotext import read_info
 from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text
+from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
 from diffchat_tui.engines.image_files import open_image
 
 if TYPE_CHECKING:
@@ -36,8 +38,6 @@ class Captioner:
     def load(self) -> None:
         if self._model is not None:
             return
-        from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
-
         quiet_hf()
         from huggingface_hub.errors import LocalEntryNotFoundError
         from transformers import BlipForConditionalGeneration, BlipProcessor
@@ -65,8 +65,6 @@ class Captioner:
 
 def prompt_from_image(path: Path, captioner: Captioner | None = None) -> ImagePrompt:
     """The source prompt for a picture: what its metadata says, else what a captioner sees."""
-    from diffchat_tui.core.infotext import read_info
-
     image, chunks = open_image(Path(path))
     info = read_info(chunks)
     if info is not None:

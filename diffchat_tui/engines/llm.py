@@ -1,13 +1,10 @@
-"""The small interface every language-model engine offers, and the choice between them."""
+"""The small interface every language-model engine offers (engines/factory.py builds them from settings)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from diffchat_tui.config import LLMSettings
+from typing import Protocol
 
 
 class ContextOverflow(Exception):
@@ -42,19 +39,11 @@ class LLMEngine(Protocol):
         ...
 
 
-def make_engine(settings: LLMSettings) -> LLMEngine:
-    """The engine the settings ask for: an HTTP server when a URL is set, else llama.cpp in-process."""
-    if settings.url:
-        from diffchat_tui.engines.llm_http import OpenAIHTTPEngine
+def __getattr__(name: str):
+    # Transitional: trainer/data/teacher.py still imports make_engine from here; drop this once it imports
+    # make_llm_engine from engines/factory.py (lazy, so this module never imports its implementations).
+    if name == "make_engine":
+        from diffchat_tui.engines.factory import make_llm_engine
 
-        return OpenAIHTTPEngine(settings.url, model=settings.url_model)
-    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
-    from diffchat_tui.engines.models import resolve_llm
-
-    return LlamaCppEngine(
-        resolve_llm(settings.model, settings.lora),
-        n_ctx=settings.n_ctx,
-        n_threads=settings.n_threads,
-        n_gpu_layers=settings.n_gpu_layers,
-        prefix_cache=settings.prefix_cache,
-    )
+        return make_llm_engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

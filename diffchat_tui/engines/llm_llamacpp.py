@@ -70,6 +70,44 @@ class LlamaCppEngine:
         self.declared_format = declared
         return time.perf_counter() - started
 
+    def unload(self) -> None:
+        """Free the model and its KV cache now (RL does, before training needs the memory); load() brings it back."""
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
+
+    @property
+    def cached_tokens(self) -> int:
+        """How many prompt tokens the KV cache holds (0 before load)."""
+        return self._llama.n_tokens if self._llama is not None else 0
+
+    @property
+    def offloaded_layers(self) -> int:
+        """The n_gpu_layers llama.cpp was loaded with: -1 is every layer, 0 no GPU support (or not loaded)."""
+        return self._llama.model_params.n_gpu_layers if self._llama is not None else 0
+
+    def tokenize(self, text: str) -> list[int]:
+        """The model's token ids for plain text: no BOS, special-token names read as text."""
+        self.load()
+        return self._llama.tokenize(text.encode(), add_bos=False, special=False)
+
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        temperature: float,
+        seed: int,
+        max_tokens: int,
+        stop: list[str],
+        logit_bias: dict[int, float] | None = None,
+    ) -> str:
+        """The whole answer at once; logit_bias adds to the logits of those token ids (RL's action spaces)."""
+        self.load()
+        answer = self._llama.create_chat_completion(
+            messages=messages, temperature=temperature, seed=seed, max_tokens=max_tokens, stop=stop, logit_bias=logit_bias
+        )
+        return answer["choices"][0]["message"].get("content") or ""
+
     def stream(
         self,
         messages: list[dict[str, str]],

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
+from diffchat_tui.engines.image_diffusers import DEFAULTS_FILE
+
 # Words the tiny BPE tokenizers know whole; anything else is spelled out byte by byte.
 WORDS = (
     "a an the of on in with and at by to photo portrait painting cat dog man woman house car tree sky "
@@ -115,8 +118,6 @@ def build_tiny_sd(folder: Path, seed: int = 0) -> Path:
     )
     pipe.save_pretrained(folder, safe_serialization=True)
     _remove_tree(folder / "_tokenizer_src")
-    from diffchat_tui.engines.image_diffusers import DEFAULTS_FILE
-
     (folder / DEFAULTS_FILE).write_text(json.dumps(TINY_DEFAULTS))
     return folder
 
@@ -185,8 +186,6 @@ def build_tiny_models(folder: Path, seed: int = 0) -> dict[str, Path]:
 
 
 def _quiet() -> None:
-    from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
-
     quiet_hf()
     no_transformers_progress_bars()
 

@@ -11,7 +11,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from diffchat_tui.config import Settings
+from diffchat_tui.engines.editor import Editor, GenerationOptions
+from diffchat_tui.engines.factory import make_image_engine, make_llm_engine
+from diffchat_tui.engines.image import ImageEngine
+from diffchat_tui.engines.llm import LLMEngine
 from diffchat_tui.store.sessions import SessionStore
+from diffchat_tui.tui.screens.help import HelpScreen
+from diffchat_tui.tui.screens.main import MainScreen
+from diffchat_tui.tui.widgets.preview import image_widget_class
 
 
 @dataclass
@@ -32,41 +39,42 @@ class DiffchatApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
-    def __init__(self, settings: Settings, options: LaunchOptions | None = None, store: SessionStore | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        options: LaunchOptions | None = None,
+        store: SessionStore | None = None,
+        llm: LLMEngine | None = None,
+    ):
+        """llm: an engine to use instead of the one settings.llm describes (tests inject faults this way)."""
         super().__init__()
         self.settings = settings
         self.options = options or LaunchOptions()
         self.store = store or SessionStore()
         self.rendering = settings.ui.render
-        self._editor = None
-        self._image_engine = None
+        self._llm = llm
+        self._editor: Editor | None = None
+        self._image_engine: ImageEngine | None = None
 
     def on_mount(self) -> None:
-        from diffchat_tui.tui.screens.main import MainScreen
-
         if self.settings.ui.keys:
             self.set_keymap(self.settings.ui.keys)
         self.push_screen(MainScreen())
 
     # --- engines, loaded lazily inside workers (never on the UI thread) ---
 
-    def editor(self):
+    def editor(self) -> Editor:
         if self._editor is None:
-            from diffchat_tui.engines.editor import Editor, GenerationOptions
-            from diffchat_tui.engines.llm import make_engine
-
             llm = self.settings.llm
-            options = GenerationOptions.from_settings(llm)
+            engine = self._llm or make_llm_engine(llm)
             # notify is thread-safe, and warnings come from worker threads.
-            editor = Editor(make_engine(llm), options, warn=lambda message: self.notify(message, severity="warning"))
+            editor = Editor(engine, GenerationOptions.from_settings(llm), warn=lambda message: self.notify(message, severity="warning"))
             editor.load()
             self._editor = editor
         return self._editor
 
-    def image_engine(self):
+    def image_engine(self) -> ImageEngine:
         if self._image_engine is None:
-            from diffchat_tui.cli.imaging import make_image_engine
-
             engine = make_image_engine(self.settings.image)
             engine.load()
             self._image_engine = engine
@@ -75,18 +83,16 @@ class DiffchatApp(App[None]):
     def switch_model(self, spec: str) -> None:
         """Use another LLM from the next turn on (it loads in the next worker)."""
         self.settings.llm = self.settings.llm.model_copy(update={"model": spec, "url": None})
-        self._editor = None
+        self._llm = self._editor = None
 
     def action_help(self) -> None:
-        from diffchat_tui.tui.screens.help import HelpScreen
-
         self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        main = screen if hasattr(screen, "action_regenerate") else None
-        if main is None:
+        if not isinstance(screen, MainScreen):
             return
+        main = screen
         yield SystemCommand("New session", "Start an empty session (the old one stays saved)", main.action_new_session)
         yield SystemCommand("Open image", "Start from a picture: its metadata's prompt, else a caption", main.action_open_image)
         yield SystemCommand("Export session", "Write the session as Markdown and JSON", main.action_export)
@@ -101,7 +107,5 @@ class DiffchatApp(App[None]):
 def run_tui(settings: Settings, options: LaunchOptions) -> None:
     """Open the app. textual-image must be imported before App.run() so it can ask the terminal."""
     if settings.ui.image_protocol != "off":
-        from diffchat_tui.tui.widgets.preview import image_widget_class
-
         image_widget_class(settings.ui.image_protocol)
     DiffchatApp(settings, options).run()

@@ -32,11 +32,11 @@ def test_candidates_are_distinct(llama_engine):
 
 def test_the_plain_base_declares_no_format_so_it_gets_few_shot():
     from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
-    from diffchat_tui.engines.models import resolve_llm
+    from diffchat_tui.engines.models import read_gguf_string, resolve_llm
 
     base = LlamaCppEngine(resolve_llm("base"))
     base.load()
-    assert FORMAT_METADATA_KEY not in base._llama.metadata and base.declared_format is None
+    assert read_gguf_string(base.model.path, FORMAT_METADATA_KEY) is None and base.declared_format is None
     assert Editor(base).prompt_format == "fewshot-v1"
     assert Editor(base, GenerationOptions(prompt_format="diffchat-v1")).prompt_format == "diffchat-v1"
 
@@ -109,7 +109,7 @@ def test_the_prefix_state_is_saved_once_and_restored_in_a_new_engine(temp_home):
     restored_engine = LlamaCppEngine(resolve_llm("embedded"))
     restored = Editor(restored_engine)
     restored.load()
-    assert restored_engine._llama.n_tokens > 20  # the fixed prefix came back from disk
+    assert restored_engine.cached_tokens > 20  # the fixed prefix came back from disk
     assert restored.edit("a red barn", "make it autumn").target == first.target
 
     state_file.write_bytes(b"not a llama.cpp state file")

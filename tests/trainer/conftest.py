@@ -39,9 +39,10 @@ TINY_OVERRIDES = [
 
 
 def run_sft(base: Path, train: Path, out: Path, *extra: str) -> Path:
-    from trainer.sft import parse_job, train as run_training
+    from trainer.sft import parse_job
+    from trainer.sft import train as run_training
 
-    config = Path(__file__).resolve().parents[2] / "trainer" / "configs" / "sft.yaml"
+    config = Path(__file__).resolve().parents[2] / "trainer" / "configs" / "diffchat-135m.yaml"
     job = parse_job(config, ["--model_name_or_path", str(base), "--train_file", str(train), "--output_dir", str(out), *TINY_OVERRIDES, *extra])
     return run_training(job)
 

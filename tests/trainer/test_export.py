@@ -10,7 +10,7 @@ import pytest
 
 from diffchat_tui.core.prompting import FORMAT_METADATA_KEY
 from diffchat_tui.engines.models import read_gguf_string
-from trainer.export import ExportError, Exported, add_metadata, converter_script, export_adapter, verify_gguf
+from trainer.export import Exported, ExportError, add_metadata, converter_script, export_adapter, verify_gguf
 
 TEXT = "a fisherman on a wooden pier with seagulls, golden hour, oil painting"
 
@@ -18,7 +18,8 @@ TEXT = "a fisherman on a wooden pier with seagulls, golden hour, oil painting"
 def test_adapter_export_has_llama_cpp_metadata_and_generates(tiny_run, embedded_path):
     exported = export_adapter(tiny_run)
     assert exported.base_gguf == embedded_path
-    for key, value in {"general.type": "adapter", "adapter.type": "lora", "general.architecture": "llama", FORMAT_METADATA_KEY: "diffchat-v1"}.items():
+    expected = {"general.type": "adapter", "adapter.type": "lora", "general.architecture": "llama", FORMAT_METADATA_KEY: "diffchat-v1"}
+    for key, value in expected.items():
         assert read_gguf_string(exported.path, key) == value
     from gguf import GGUFReader
 

@@ -10,11 +10,14 @@ from trainer.rl.rewards import Request
 from trainer.rl.sampling import ActionSpaces, SamplingConfig, default_quality_words, sample_all, sample_request
 
 REQUESTS = [
-    Request("a fisherman on a wooden pier, seagulls, sunset", "put a red umbrella next to him", include=("red umbrella",), keep=("fisherman", "pier")),
+    Request("a fisherman on a wooden pier, seagulls, sunset", "put a red umbrella next to him",
+            include=("red umbrella",), keep=("fisherman", "pier")),
     Request("a raccoon running on a country road with a black balloon", "switch the raccoon out for a tabby cat",
             include=("tabby cat",), exclude=("raccoon",), keep=("country road", "balloon")),
-    Request("a barn owl in a canyon, storm clouds, stained glass design", "the storm clouds have to go", exclude=("clouds",), keep=("barn owl", "canyon")),
-    Request("a parrot on a rocky cliff, a wooden chest", "restyle it as a noir film still", include=("noir film still",), keep=("parrot", "wooden chest")),
+    Request("a barn owl in a canyon, storm clouds, stained glass design", "the storm clouds have to go",
+            exclude=("clouds",), keep=("barn owl", "canyon")),
+    Request("a parrot on a rocky cliff, a wooden chest", "restyle it as a noir film still",
+            include=("noir film still",), keep=("parrot", "wooden chest")),
     Request("a businessman in a cluttered workshop", "give him a black kite and show it from the front",
             include=("black kite", "front view"), keep=("businessman", "workshop")),
     Request("a small house by a lake, summer", "make it sunrise", include=("sunrise",), exclude=("summer",), keep=("house", "lake")),
@@ -40,10 +43,10 @@ def test_positive_space_complies_more_and_negative_less_than_plain(base_engine):
     from diffchat_tui.core.prompting import format_for
 
     config = SamplingConfig(k_plain=3, k_positive=3, k_negative=3, max_tokens=40, seed=0, quality_words=default_quality_words())
-    spaces = ActionSpaces(base_engine._llama, config)
+    spaces = ActionSpaces(base_engine, config)
     counts: dict[str, list[int]] = {}
     for request in REQUESTS:
-        for candidate in sample_request(base_engine._llama, request, format_for(base_engine.declared_format), config, spaces):
+        for candidate in sample_request(base_engine, request, format_for(base_engine.declared_format), config, spaces):
             counts.setdefault(candidate.space, []).append(complies(candidate.text, request))
     rate = {space: sum(hits) / len(hits) for space, hits in counts.items()}
     assert len(counts["plain"]) == len(counts["positive"]) == len(counts["negative"]) == 18
@@ -54,7 +57,7 @@ def test_positive_space_complies_more_and_negative_less_than_plain(base_engine):
 
 def test_bias_maps_follow_the_request(base_engine):
     config = SamplingConfig(quality_words=("sharp focus",))
-    spaces = ActionSpaces(base_engine._llama, config)
+    spaces = ActionSpaces(base_engine, config)
     replace = REQUESTS[1]
     positive, negative = spaces.positive(replace), spaces.negative(replace, "ignore")
     cat, raccoon = spaces.word_tokens("tabby"), spaces.word_tokens("raccoon")

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from diffchat_tui.core.errors import ModelError
-from trainer.rl.pairs import ScoredCandidate, Scored, best_and_worst, evaluate_pool, gate
+from trainer.rl.pairs import Scored, ScoredCandidate, best_and_worst, evaluate_pool, gate
 from trainer.rl.rewards import (
     AestheticScorer,
     IntegrityScorer,

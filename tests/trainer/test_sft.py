@@ -10,9 +10,10 @@ import pytest
 
 from diffchat_tui.core.errors import BadInput
 from tests.trainer.conftest import run_sft
-from trainer.sft import RUN_INFO, load_rows, parse_job
+from trainer.jobs import RUN_INFO
+from trainer.sft import load_rows, parse_job
 
-CONFIG = Path(__file__).resolve().parents[2] / "trainer" / "configs" / "sft.yaml"
+CONFIG = Path(__file__).resolve().parents[2] / "trainer" / "configs" / "diffchat-135m.yaml"
 
 
 def test_a_real_lora_run_leaves_adapter_checkpoints_and_loss_plot(tiny_run, hf_base):
@@ -64,7 +65,7 @@ def test_yaml_keys_are_trl_fields_and_flags_override_them():
     job = parse_job(CONFIG, ["--train_file", "x.jsonl", "--max_steps", "7", "--lora_r", "8"])
     assert (job.training.max_steps, job.model.lora_r, job.data.train_file) == (7, 8, "x.jsonl")
     assert job.training.use_cpu and not job.training.bf16  # CPU defaults (no GPU here)
-    assert job.model.use_peft and job.training.learning_rate == 1e-3
+    assert job.model.use_peft and job.training.learning_rate == 8e-4
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from textual.widgets import Input, TextArea
 
 from diffchat_tui.core.errors import GenerationError
 from diffchat_tui.core.infotext import read_info
+from diffchat_tui.engines.factory import make_llm_engine
 from diffchat_tui.store.sessions import SessionStore
 from diffchat_tui.tui.app import DiffchatApp
 from diffchat_tui.tui.widgets.turn_log import TurnLog
@@ -90,17 +91,9 @@ class FailingEngine(SlowEngine):
         yield
 
 
-def with_engine(app, wrapper):
-    from diffchat_tui.engines.editor import Editor
-    from diffchat_tui.engines.llm import make_engine
-
-    app._editor = Editor(wrapper(make_engine(app.settings.llm)))
-
-
 def test_escape_cancels_and_puts_the_words_back(tui_settings):
     async def scenario():
-        app = DiffchatApp(tui_settings)
-        with_engine(app, SlowEngine)
+        app = DiffchatApp(tui_settings, llm=SlowEngine(make_llm_engine(tui_settings.llm)))
         async with app.run_test(size=(140, 45)) as pilot:
             await type_and_enter(pilot, "a cat on a sofa")
             await wait_until(pilot, lambda: current(app) is not None, what="the source")
@@ -116,8 +109,7 @@ def test_escape_cancels_and_puts_the_words_back(tui_settings):
 
 def test_errors_show_in_the_app_and_never_crash_it(tui_settings):
     async def scenario():
-        app = DiffchatApp(tui_settings)
-        with_engine(app, FailingEngine)
+        app = DiffchatApp(tui_settings, llm=FailingEngine(make_llm_engine(tui_settings.llm)))
         async with app.run_test(size=(140, 45)) as pilot:
             await type_and_enter(pilot, "a cat")
             await wait_until(pilot, lambda: current(app) is not None, what="the source")
@@ -177,8 +169,7 @@ def test_model_output_is_shown_as_text(tui_settings):
     tui_settings.ui = tui_settings.ui.model_copy(update={"render": False})
 
     async def scenario():
-        app = DiffchatApp(tui_settings)
-        with_engine(app, MarkupEngine)
+        app = DiffchatApp(tui_settings, llm=MarkupEngine(make_llm_engine(tui_settings.llm)))
         async with app.run_test(size=(140, 45)) as pilot:
             await type_and_enter(pilot, "a dog")
             await wait_until(pilot, lambda: current(app) is not None, what="the source")

@@ -33,7 +33,7 @@ def test_after_one_edit_in_prompt_only_mode(snap_compare, tui_settings):
         for text, kind in (("a cat on a sofa", "source"), ("make it cyberpunk at night", "edit")):
             app.screen.query_one("#instruction", Input).value = text
             await pilot.press("enter")
-            await wait_until(pilot, lambda: app.screen.edit_tree.current and app.screen.edit_tree.current.kind == kind)
+            await wait_until(pilot, lambda kind=kind: app.screen.edit_tree.current and app.screen.edit_tree.current.kind == kind)
         steady_cursors(app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=two_turns)

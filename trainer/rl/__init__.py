@@ -1,1 +1,1 @@
-"""RL after SFT (DESIGN.md §6): rewards, ADM sampling, the CI-gated value, DPO/GRPO through TRL."""
+"""RL after SFT (docs/design.md §6): rewards, ADM sampling, the CI-gated value, DPO/GRPO through TRL."""

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from trainer.rl.rewards import Request, RewardModel
+from trainer.rl.rewards import Request, RewardModel, build_reward_model
 
 METRICS = ("aesthetic", "preference", "image_cosine", "integrity")
 
@@ -50,8 +50,6 @@ def markdown(summary: dict, image_model: str) -> str:
 
 def add_reward_metrics(report, out_dir: Path, *, image_model: str, threshold: float = 0.6, progress=lambda *a: None, **scorers) -> str:
     """Score the report's predictions with image rewards; appends to report.md, writes rewards.json, returns the table."""
-    from trainer.rl.rewards import build_reward_model
-
     model = build_reward_model(image_model=image_model, **scorers)
     summary = reward_summary(report, model, threshold, progress)
     table = markdown(summary, image_model)

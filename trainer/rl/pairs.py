@@ -7,10 +7,12 @@ V with a margin of at least δ (in the per-request normalized units of rewards.c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from diffchat_tui.core.errors import BadInput
 from diffchat_tui.core.prompting import TRAINED_FORMAT, Turn, build_messages
 from trainer.rl.rewards import NOISE_FLOORS, Request, RewardModel, combine
 from trainer.rl.sampling import Sampled, append_jsonl, read_jsonl
@@ -134,10 +136,6 @@ def preference_rows(pairs: Sequence[dict]) -> list[dict]:
 
 def load_preference_file(path: Path) -> list[dict] | None:
     """DPO rows from a JSONL of prompt/chosen/rejected rows (`diffchat data prefs`), or None if it is not one."""
-    import json
-
-    from diffchat_tui.core.errors import BadInput
-
     rows = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):

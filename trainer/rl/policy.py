@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diffchat_tui.core.errors import BadInput
+from diffchat_tui.engines.models import BASE, EMBEDDED, ResolvedModel, check_gguf, embedded_gguf, resolve_llm, shipped_adapter
+from trainer.export import export_adapter
 from trainer.gguf_lora import SUPPORTED_ARCHS
+from trainer.hf_base import cached_base_dir, dequantize_gguf, resolve_base
+from trainer.jobs import is_run, read_run_info
 
 LORA_MODULES = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
                 "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")  # fmt: skip
@@ -93,10 +97,6 @@ def import_lora_gguf(adapter: Path, base_config: dict, out: Path) -> Path:
 
 def resolve_policy(spec: str, run_dir: Path) -> Policy:
     """The starting policy for a spec; a GGUF adapter is imported into run_dir/start-adapter."""
-    from diffchat_tui.engines.models import BASE, EMBEDDED, embedded_gguf, shipped_adapter
-    from trainer.hf_base import cached_base_dir, dequantize_gguf
-    from trainer.sft import RUN_INFO
-
     spec = (spec or EMBEDDED).strip()
     if spec in (EMBEDDED, BASE):
         gguf_file = embedded_gguf()
@@ -108,8 +108,8 @@ def resolve_policy(spec: str, run_dir: Path) -> Policy:
         adapter = import_lora_gguf(shipped, config, run_dir / START_ADAPTER)
         return Policy(spec, base, adapter, gguf_file, sampler_lora=shipped)
     path = Path(spec).expanduser()
-    if (path / RUN_INFO).is_file():
-        info = json.loads((path / RUN_INFO).read_text())
+    if is_run(path):
+        info = read_run_info(path)
         gguf_file = Path(info["base_gguf"]) if info.get("base_gguf") else None
         if info.get("method") == "lora":
             if not (path / "adapter_model.safetensors").is_file():
@@ -120,15 +120,11 @@ def resolve_policy(spec: str, run_dir: Path) -> Policy:
         if not path.is_file():
             raise BadInput(f"policy model file not found: {path}")
         return Policy(spec, str(dequantize_gguf(path, cached_base_dir(path))), None, path)
-    from trainer.hf_base import resolve_base
-
     return Policy(spec, resolve_base(spec), None, None)
 
 
 def sampler_model(policy: Policy, run_dir: Path, override: str | None = None):
     """GGUF files for llama.cpp that hold the same weights as the policy (a ResolvedModel)."""
-    from diffchat_tui.engines.models import ResolvedModel, check_gguf, resolve_llm
-
     if override:
         model, plus, adapter = override.rpartition("+")
         if plus and adapter.endswith(".gguf"):
@@ -143,8 +139,6 @@ def sampler_model(policy: Policy, run_dir: Path, override: str | None = None):
         return ResolvedModel(str(policy.base_gguf), "path", check_gguf(policy.base_gguf))
     lora = policy.sampler_lora
     if lora is None:  # an SFT run's adapter: write it as GGUF the same way `train export --adapter` does
-        from trainer.export import export_adapter
-
         lora = run_dir / "start-adapter.gguf"
         if not lora.is_file():
             export_adapter(policy.adapter, lora, "f16", policy.base_gguf)

@@ -1,4 +1,4 @@
-"""RL rewards (DESIGN.md §6): aesthetics, preference against the user's intent, content integrity, and text.
+"""RL rewards (docs/design.md §6): aesthetics, preference against the user's intent, content integrity, and text.
 
 Each image scorer is a small class with a default hub id, a `tiny` variant built on the tiny CLIP
 of engines/tiny.py, and a batched `score`. Only safetensors are loaded (a .pth head only with
@@ -14,8 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from diffchat_tui.config import ImageSettings
 from diffchat_tui.core.errors import BadInput, ModelError
 from diffchat_tui.core.prompting import Turn
+from diffchat_tui.engines.factory import make_image_engine
+from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
+from diffchat_tui.engines.image import ImageEngine, RenderRequest
+from diffchat_tui.engines.image_diffusers import pick_device
+from trainer.metrics import derived_checks, score_edit
 
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 """CLIP ViT-L/14: the embedding the LAION aesthetic head was trained on, and the integrity embedding."""
@@ -61,8 +69,6 @@ class Request:
     @classmethod
     def from_record(cls, record) -> Request:
         """An InstructPE record: its checks when it has them, else what its reference changed."""
-        from trainer.metrics import derived_checks
-
         history = tuple(Turn(turn.instruction, turn.target) for turn in record.history)
         if record.checks is not None:
             checks = (record.checks.must_include, record.checks.must_exclude, record.checks.keep)
@@ -99,8 +105,6 @@ def load_clip(spec: str, processor: str | None = None, device: str = "cpu"):
     key = (spec, processor, device)
     if key not in _LOADED:
         from transformers import CLIPModel, CLIPProcessor
-
-        from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
 
         quiet_hf()
         no_transformers_progress_bars()
@@ -260,8 +264,6 @@ class TextScorer:
 
     def score(self, request: Request, targets: Sequence[str]) -> list[tuple[float, float]]:
         """(text term, preservation) per target; preservation is 1 when the request names nothing to keep."""
-        from trainer.metrics import score_edit
-
         out = []
         for target in targets:
             edit = score_edit(
@@ -304,8 +306,10 @@ class RewardModel:
     aesthetic: AestheticScorer | None = None
     preference: PreferenceScorer | None = None
     integrity: IntegrityScorer | None = None
-    image_engine: object | None = None
-    """A DiffusersEngine; None is the text-only mode."""
+    image_engine: ImageEngine | None = None
+    """None is the text-only mode."""
+    image_settings: ImageSettings = field(default_factory=ImageSettings)
+    """What every render asks for besides prompt and seed (the engine's own defaults unless set)."""
     seed: int = 0
     """One seed for the source render and every candidate's render, so differences come from the prompt."""
     _source_images: dict[str, object] = field(default_factory=dict, repr=False)
@@ -324,9 +328,8 @@ class RewardModel:
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 
     def render(self, prompt: str):
-        from diffchat_tui.engines.image import RenderRequest
-
-        return self.image_engine.render(RenderRequest(prompt, seed=self.seed)).image
+        request = RenderRequest.from_settings(self.image_settings, prompt, seed=self.seed)
+        return self.image_engine.render(request).image
 
     def source_image(self, request: Request):
         if request.key not in self._source_images:
@@ -363,9 +366,11 @@ def build_reward_model(
     """Text-only without an image model; otherwise the three image scorers (tiny ones from a tiny CLIP folder)."""
     if not image_model:
         return RewardModel()
-    from diffchat_tui.engines.image_diffusers import DiffusersEngine, pick_device
-
-    engine = DiffusersEngine(image_model, device=device)
+    try:
+        settings = ImageSettings(model=image_model, device=device)
+    except ValidationError:
+        raise BadInput(f"image device {device!r}: choose auto, cuda, mps or cpu") from None
+    engine = make_image_engine(settings)
     engine.load()
     if tiny_scorers:
         clip_dir = Path(tiny_scorers)
@@ -373,7 +378,7 @@ def build_reward_model(
             raise BadInput(f"tiny scorer folder {clip_dir} has no CLIP model (config.json)")
         return RewardModel(
             aesthetic=AestheticScorer.tiny(clip_dir, seed), preference=PreferenceScorer.tiny(clip_dir),
-            integrity=IntegrityScorer.tiny(clip_dir), image_engine=engine, seed=seed,
+            integrity=IntegrityScorer.tiny(clip_dir), image_engine=engine, image_settings=settings, seed=seed,
         )  # fmt: skip
     scorer_device = pick_device(device)[0]
     clip = clip or DEFAULT_CLIP
@@ -382,5 +387,6 @@ def build_reward_model(
         preference=PreferenceScorer(preference_model or DEFAULT_PICKSCORE, preference_processor or DEFAULT_PICKSCORE_PROCESSOR, scorer_device),
         integrity=IntegrityScorer(clip, scorer_device),
         image_engine=engine,
+        image_settings=settings,
         seed=seed,
     )

@@ -1,4 +1,4 @@
-"""Off-policy sampling with action-space dynamic modification (ADM), through llama.cpp (DESIGN.md §6).
+"""Off-policy sampling with action-space dynamic modification (ADM), through llama.cpp (docs/design.md §6).
 
 For each request the current policy draws candidates in three action spaces made with logit_bias:
 - plain: the policy as it is;
@@ -20,7 +20,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from diffchat_tui.core.prompting import STOP, PromptFormat, build_messages, clean_target, format_for
+from diffchat_tui.core.prompting import STOP, PromptFormat, Turn, build_messages, clean_target, format_for
+from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+from trainer.data.vocab import load_vocab
+from trainer.metrics import content_words
 from trainer.rl.rewards import Request
 
 SPACES = ("plain", "positive", "negative", "reference")
@@ -63,8 +66,6 @@ class Sampled:
 
 def default_quality_words() -> tuple[str, ...]:
     """The builder's quality modifiers (assets/vocab/quality.json), train pools only."""
-    from trainer.data.vocab import load_vocab
-
     pools = load_vocab().words["quality"]
     return tuple(word for group in pools.values() for word in group.train)
 
@@ -72,8 +73,8 @@ def default_quality_words() -> tuple[str, ...]:
 class ActionSpaces:
     """logit_bias maps for one tokenizer; a word is steered through the first token of its common spellings."""
 
-    def __init__(self, llama, config: SamplingConfig) -> None:
-        self.llama = llama
+    def __init__(self, engine: LlamaCppEngine, config: SamplingConfig) -> None:
+        self.engine = engine
         self.config = config
         self._cache: dict[str, set[int]] = {}
 
@@ -81,15 +82,13 @@ class ActionSpaces:
         if word not in self._cache:
             ids = set()
             for variant in (f" {word}", word, f" {word.capitalize()}"):
-                tokens = self.llama.tokenize(variant.encode(), add_bos=False, special=False)
+                tokens = self.engine.tokenize(variant)
                 if tokens:
                     ids.add(int(tokens[0]))
             self._cache[word] = ids
         return self._cache[word]
 
     def _words(self, phrases: Iterable[str]) -> set[int]:
-        from trainer.metrics import content_words
-
         return {token for phrase in phrases for word in content_words(phrase) for token in self.word_tokens(word)}
 
     def positive(self, request: Request) -> dict[int, float]:
@@ -117,29 +116,27 @@ class ActionSpaces:
         return bias
 
 
-def draw(llama, request: Request, fmt: PromptFormat, config: SamplingConfig, space: str, seed: int, bias: dict[int, float]) -> Candidate:
+def draw(
+    engine: LlamaCppEngine, request: Request, fmt: PromptFormat, config: SamplingConfig, space: str, seed: int, bias: dict[int, float]
+) -> Candidate:
     """One candidate: the chat request inference sends, sampled under the given bias, cleaned like inference."""
     messages = build_messages(request.source, request.instruction, request.history, fmt)
-    answer = llama.create_chat_completion(
-        messages=messages,
-        temperature=config.temperature,
-        seed=seed,
-        max_tokens=config.max_tokens,
-        stop=STOP,
-        logit_bias=bias or None,
+    raw = engine.complete(
+        messages, temperature=config.temperature, seed=seed, max_tokens=config.max_tokens, stop=STOP, logit_bias=bias or None
     )
-    raw = answer["choices"][0]["message"].get("content") or ""
     return Candidate(clean_target(raw, request.instruction), space, seed, raw)
 
 
-def sample_request(llama, request: Request, fmt: PromptFormat, config: SamplingConfig, spaces: ActionSpaces) -> list[Candidate]:
+def sample_request(
+    engine: LlamaCppEngine, request: Request, fmt: PromptFormat, config: SamplingConfig, spaces: ActionSpaces
+) -> list[Candidate]:
     """The candidate pool of one request: plain, positive and negative samples, then the reference."""
     out = []
     base_seed = (config.seed * 1_000_003 + int(request.key[:7], 16)) % 2**31  # per request, not per position in a file
     plan = [("plain", {})] * config.k_plain + [("positive", spaces.positive(request))] * config.k_positive
     plan += [("negative", spaces.negative(request, "ignore" if n % 2 == 0 else "verbatim")) for n in range(config.k_negative)]
     for offset, (space, bias) in enumerate(plan):
-        out.append(draw(llama, request, fmt, config, space, base_seed + offset, bias))
+        out.append(draw(engine, request, fmt, config, space, base_seed + offset, bias))
     if request.reference:
         out.append(Candidate(request.reference, "reference"))
     return out
@@ -152,8 +149,6 @@ def _request_json(request: Request) -> dict:
 
 
 def request_from_json(data: dict) -> Request:
-    from diffchat_tui.core.prompting import Turn
-
     history = tuple(Turn(*turn) for turn in data.get("history", []))
     return Request(
         data["source"], data["instruction"], history, tuple(data.get("include", ())), tuple(data.get("exclude", ())),
@@ -181,7 +176,7 @@ def append_jsonl(path: Path, row: dict) -> None:
         handle.flush()
 
 
-def sampler_identity(engine, config: SamplingConfig, fmt: str) -> str:
+def sampler_identity(engine: LlamaCppEngine, config: SamplingConfig, fmt: str) -> str:
     """Which policy sampled, how: cached samples of another policy or setting are not reused."""
     files = [engine.model.path, engine.model.lora] if engine.model.lora else [engine.model.path]
     parts = [[(str(p), p.stat().st_size) for p in files], config.identity(), fmt]
@@ -189,7 +184,7 @@ def sampler_identity(engine, config: SamplingConfig, fmt: str) -> str:
 
 
 def sample_all(
-    engine,
+    engine: LlamaCppEngine,
     requests: Sequence[Request],
     config: SamplingConfig,
     cache: Path,
@@ -200,12 +195,12 @@ def sample_all(
     fmt = format_for(engine.declared_format)
     identity = sampler_identity(engine, config, fmt)
     done = {row["key"]: row for row in read_jsonl(cache) if row.get("identity") == identity}
-    spaces = ActionSpaces(engine._llama, config)
+    spaces = ActionSpaces(engine, config)
     out = []
     for index, request in enumerate(requests):
         row = done.get(request.key)
         if row is None:
-            candidates = sample_request(engine._llama, request, fmt, config, spaces)
+            candidates = sample_request(engine, request, fmt, config, spaces)
             row = {"key": request.key, "identity": identity, "request": _request_json(request),
                    "candidates": [asdict(candidate) for candidate in candidates]}  # fmt: skip
             append_jsonl(cache, row)

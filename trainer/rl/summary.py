@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trainer.callbacks import HistoryPlot
+from trainer.metrics import has_phrase
 from trainer.plots import new_figure, save_figure
 
 REWARD_PLOT = "rewards.png"
@@ -13,8 +14,6 @@ REWARD_PLOT = "rewards.png"
 
 def summarize_pools(scored: Sequence, pairs: int) -> dict:
     """Mean raw terms, value and compliance per action space: is ADM giving better positives and harder negatives?"""
-    from trainer.metrics import has_phrase
-
     spaces: dict[str, dict[str, list[float]]] = {}
     for item in scored:
         request = item.request

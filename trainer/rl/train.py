@@ -16,6 +16,13 @@ from typing import Any
 
 from diffchat_tui.core.errors import BadInput
 from diffchat_tui.core.prompting import TRAINED_FORMAT, build_messages
+from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+from trainer.jobs import checkpoint_to_resume, load_training_records, options_checked, parse_options, write_run_info
+from trainer.rl.online import GroupRewards
+from trainer.rl.pairs import dpo_pairs, load_preference_file, score_all
+from trainer.rl.policy import resolve_policy, sampler_model
+from trainer.rl.rewards import Request, build_reward_model
+from trainer.rl.sampling import SamplingConfig, default_quality_words, sample_all
 
 ALGOS = ("dpo", "grpo")
 
@@ -47,7 +54,7 @@ class RlArguments:
     preference_processor: str | None = field(default=None, metadata={"help": "PickScore processor id or folder."})
     tiny_scorers: str | None = field(default=None, metadata={"help": "A tiny CLIP folder: random-weight scorers for trials."})
     render_seed: int = field(default=0, metadata={"help": "The seed every render of a request shares."})
-    image_device: str = field(default="auto", metadata={"help": "Device for rendering and scoring."})
+    image_device: str = field(default="auto", metadata={"help": "Device for rendering and scoring: auto, cuda, mps or cpu."})
 
     def weights(self) -> dict[str, float]:
         return {"aesthetic": self.weight_aesthetic, "preference": self.weight_preference,
@@ -62,46 +69,15 @@ class RlJob:
     model: Any
 
 
-def _parser(algo: str):
-    from trl import DPOConfig, GRPOConfig, ModelConfig, TrlParser
-
-    class OneLineParser(TrlParser):
-        def error(self, message: str):
-            raise BadInput(f"bad training option: {message}")
-
-    return OneLineParser((RlArguments, DPOConfig if algo == "dpo" else GRPOConfig, ModelConfig))
-
-
 def parse_job(algo: str, config: Path | None, overrides: Sequence[str] = ()) -> RlJob:
     """Common keys, then the algorithm's section, then flags; a key neither TRL nor we know is one BadInput line."""
-    import yaml
-
-    from trainer.sft import cpu_defaults
+    from trl import DPOConfig, GRPOConfig, ModelConfig
 
     if algo not in ALGOS:
         raise BadInput(f"--algo {algo}: choose dpo or grpo")
-    parser = _parser(algo)
-    values: dict[str, Any] = {}
-    if config is not None:
-        if not config.is_file():
-            raise BadInput(f"config file not found: {config}")
-        try:
-            loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise BadInput(f"{config} is not valid YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(loaded, dict) or not all(isinstance(loaded.get(a, {}), dict) for a in ALGOS):
-            raise BadInput(f"{config} must map option names to values, with optional dpo: and grpo: sections")
-        values = {key: value for key, value in loaded.items() if key not in ALGOS}
-        values.update(loaded.get(algo) or {})
-        known = {action.dest for action in parser._actions}
-        unknown = sorted(str(key) for key in values if key not in known)
-        if unknown:
-            raise BadInput(f"{config}: unknown key(s) for {algo}: {', '.join(unknown)} (put algorithm-only keys under dpo: or grpo:)")
-    parser.set_defaults_with_config(**{**cpu_defaults(), **values})
-    try:
-        rl, training, model = parser.parse_args_into_dataclasses(list(overrides))
-    except (ValueError, TypeError) as exc:
-        raise BadInput(f"bad training option: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    kinds = (RlArguments, DPOConfig if algo == "dpo" else GRPOConfig, ModelConfig)
+    rl, training, model = parse_options(kinds, config, overrides, sections=ALGOS, section=algo,
+                                        hint="put algorithm-only keys under dpo: or grpo:")  # fmt: skip
     if rl.train_file is None:
         raise BadInput("no training data: set train_file in the config or pass --data FILE")
     if training.output_dir is None:
@@ -126,23 +102,7 @@ def _ticker(label: str):
     return tick
 
 
-def _records(path: str, limit: int | None) -> list:
-    from trainer.data.io import load_records
-
-    file = Path(path)
-    loaded = load_records(file)
-    if loaded.errors:
-        more = f" (and {len(loaded.errors) - 1} more bad rows)" if len(loaded.errors) > 1 else ""
-        raise BadInput(f"{loaded.errors[0].located(str(file))}{more}")
-    records = [record for record in loaded.records if not record.heldout][: limit or None]
-    if not records:
-        raise BadInput(f"{file} has no (non-held-out) records to train on")
-    return records
-
-
 def reward_model_for(rl: RlArguments):
-    from trainer.rl.rewards import build_reward_model
-
     return build_reward_model(
         image_model=rl.image_model, clip=rl.clip_model, aesthetic_head=rl.aesthetic_head,
         preference_model=rl.preference_model, preference_processor=rl.preference_processor,
@@ -152,11 +112,7 @@ def reward_model_for(rl: RlArguments):
 
 def off_policy_pairs(job: RlJob, policy, out: Path, requests: list) -> list[dict]:
     """ADM sampling through llama.cpp, rewards, the CI-gated value, and best-vs-worst pairs (all cached in out)."""
-    from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
-    from trainer.rl.pairs import dpo_pairs, score_all
-    from trainer.rl.policy import sampler_model
-    from trainer.rl.sampling import SamplingConfig, default_quality_words, sample_all
-    from trainer.rl.summary import summarize_pools
+    from trainer.rl.summary import summarize_pools  # imports transformers
 
     rl = job.rl
     config = SamplingConfig(
@@ -166,7 +122,7 @@ def off_policy_pairs(job: RlJob, policy, out: Path, requests: list) -> list[dict
     engine = LlamaCppEngine(sampler_model(policy, out, rl.sampler_model), prefix_cache=False)
     _say(f"sampling {len(requests)} requests with {engine.name} (ADM: {rl.k_plain} plain, {rl.k_positive} positive, {rl.k_negative} negative)")
     pools = sample_all(engine, requests, config, out / "samples.jsonl", _ticker("sampled"))
-    engine._llama = None  # free llama.cpp before training starts
+    engine.unload()  # free llama.cpp before training starts
     model = reward_model_for(rl)
     _say("scoring " + ("text-only" if not model.uses_images else f"with images from {rl.image_model}"))
     scored = score_all(pools, model, rl.weights(), rl.ci_threshold, out / "scores.jsonl", _ticker("scored"))
@@ -183,8 +139,6 @@ def _load_policy(job: RlJob, out: Path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import get_peft_config
-
-    from trainer.rl.policy import resolve_policy
 
     policy = resolve_policy(job.model.model_name_or_path, out)
     model = AutoModelForCausalLM.from_pretrained(policy.base, dtype=torch.float32)
@@ -205,11 +159,8 @@ def train(job: RlJob) -> Path:
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
 
-    from trainer.callbacks import LossPlot, RichProgress
-    from trainer.rl.pairs import load_preference_file
-    from trainer.rl.rewards import Request
+    from trainer.callbacks import LossPlot, RichProgress  # imports transformers
     from trainer.rl.summary import RewardPlot
-    from trainer.sft import RUN_INFO, checkpoint_to_resume, options_checked
 
     rl, training = job.rl, job.training
     out = Path(training.output_dir)
@@ -222,7 +173,7 @@ def train(job: RlJob) -> Path:
     with state.main_process_first():  # one process imports the adapter and samples; the others find the caches
         policy, model, tokenizer, peft_config = _load_policy(job, out)
         preference_rows = load_preference_file(data)
-        requests = [] if preference_rows is not None else [Request.from_record(r) for r in _records(rl.train_file, rl.max_requests)]
+        requests = [] if preference_rows is not None else [Request.from_record(r) for r in load_training_records(data, rl.max_requests)[0]]
         if job.algo == "dpo":
             rows = preference_rows if preference_rows is not None else off_policy_pairs(job, policy, out, requests)
             if not rows:
@@ -241,8 +192,6 @@ def train(job: RlJob) -> Path:
     else:
         from trl import GRPOTrainer
 
-        from trainer.rl.online import GroupRewards
-
         reward_model = reward_model_for(rl)
         by_key = {request.key: request for request in requests}
         funcs, weights = GroupRewards(reward_model, by_key, rl.weights(), rl.ci_threshold).reward_functions(rl.ci_gate)
@@ -255,14 +204,9 @@ def train(job: RlJob) -> Path:
     trainer.remove_callback(PrinterCallback)
     if state.is_main_process:
         adapter = policy.adapter is not None or peft_config is not None
-        info = {
-            "base": policy.base if adapter else str(out), "base_spec": policy.spec,
-            "base_gguf": str(policy.base_gguf) if policy.base_gguf and adapter else None,
-            "method": "lora" if adapter else "full", "prompt_format": TRAINED_FORMAT, "algo": job.algo,
-            "start_policy": policy.spec, "train_file": str(data), "train_rows": size,
-            "image_rewards": bool(rl.image_model),
-        }  # fmt: skip
-        (out / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
+        write_run_info(out, base=policy.base if adapter else str(out), base_spec=policy.spec,
+                       base_gguf=policy.base_gguf if adapter else None, method="lora" if adapter else "full", train_file=str(data),
+                       train_rows=size, algo=job.algo, start_policy=policy.spec, image_rewards=bool(rl.image_model))  # fmt: skip
     trainer.train(resume_from_checkpoint=checkpoint)
     _drop_reference_adapter(trainer.model)
     trainer.save_model(str(out))

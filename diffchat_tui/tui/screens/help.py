@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from diffchat_tui.tui.screens.main import MainScreen
+
 TMUX_NOTE = (
     "Pictures under tmux: sixel and kitty images need passthrough. Add to ~/.tmux.conf:\n"
     "  set -g allow-passthrough on\n"
@@ -24,8 +26,6 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table("key", "id", "does", box=None, pad_edge=False)
-        from diffchat_tui.tui.screens.main import MainScreen
-
         for binding in [*self.app.BINDINGS, *MainScreen.BINDINGS]:
             if isinstance(binding, Binding) and binding.id:
                 keys = self.app.settings.ui.keys.get(binding.id, binding.key)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from pathlib import Path
 
 from textual import work
@@ -15,9 +14,17 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, TextArea
 
 from diffchat_tui.core.errors import DiffchatError
-from diffchat_tui.core.session import EditTree, Node
+from diffchat_tui.core.prompting import Turn
+from diffchat_tui.core.session import EditTree, Node, NodeKind
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text
-from diffchat_tui.tui.widgets.params_bar import ParamsBar
+from diffchat_tui.engines.caption import Captioner, ImagePrompt, prompt_from_image
+from diffchat_tui.engines.image import RenderCancelled, RenderRequest, RenderResult, render_and_save
+from diffchat_tui.store.export import export_session
+from diffchat_tui.store.live import LiveSession
+from diffchat_tui.tui.screens.ask import AskScreen
+from diffchat_tui.tui.screens.candidates import CandidatesScreen
+from diffchat_tui.tui.screens.tree import TreeScreen
+from diffchat_tui.tui.widgets.params_bar import BAR_FIELDS, ParamsBar
 from diffchat_tui.tui.widgets.preview import PreviewPane
 from diffchat_tui.tui.widgets.turn_log import TurnLog
 
@@ -41,22 +48,26 @@ class MainScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.session_id: int = 0
-        self.edit_tree = EditTree()
-        self.cancel = threading.Event()
+        self.session: LiveSession | None = None
+        """The versions and the cursor, written through to the store; opened on mount."""
+        # One cancel event per kind of work; Esc sets them all, and each run starts with a fresh one.
+        self.edit_cancel = threading.Event()
+        self.render_cancel = threading.Event()
+        self.open_cancel = threading.Event()
         self.busy = False
-        self.redo_from: int | None = None
+
+    @property
+    def edit_tree(self) -> EditTree:
+        """The session's versions (empty until mount opens the session)."""
+        return self.session.tree if self.session is not None else EditTree()
+
+    @property
+    def session_id(self) -> int:
+        return self.session.id if self.session is not None else 0
 
     def compose(self) -> ComposeResult:
         settings = self.app.settings
-        params = {
-            "seed": settings.llm.seed,
-            "steps": settings.image.steps,
-            "cfg_scale": settings.image.cfg_scale,
-            "width": settings.image.width,
-            "height": settings.image.height,
-            "negative_prompt": settings.image.negative_prompt,
-        }
+        params = {"seed": settings.llm.seed, **{key: getattr(settings.image, key) for key in BAR_FIELDS}}
         with Horizontal(id="body"):
             with Vertical(id="chat"):
                 yield TurnLog(id="turns")
@@ -75,7 +86,7 @@ class MainScreen(Screen[None]):
         elif options.resume and store.last_session() is not None:
             self.load_session(store.last_session())
         else:
-            self.session_id = store.new_session()
+            self.session = LiveSession.new(store)
         self.query_one("#instruction", Input).focus()
         if options.open_image is not None:
             self.start_from_image(options.open_image)
@@ -84,17 +95,16 @@ class MainScreen(Screen[None]):
 
     def load_session(self, session_id: int) -> None:
         try:
-            self.edit_tree = self.app.store.load(session_id)
+            self.session = LiveSession.open(self.app.store, session_id)
         except DiffchatError as exc:
             self.notify(str(exc), severity="error")
-            self.session_id = self.app.store.new_session()
+            self.session = LiveSession.new(self.app.store)
             return
-        self.session_id = session_id
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        current = self.edit_tree.current
-        self.query_one(TurnLog).show(self.edit_tree.turn_log())
+        current = self.session.current
+        self.query_one(TurnLog).show(self.session.tree.turn_log())
         self.query_one("#prompt", TextArea).text = current.prompt if current else ""
         self.query_one("#instruction", Input).placeholder = NEXT_HINT if current else FIRST_HINT
         preview = self.query_one(PreviewPane)
@@ -107,8 +117,7 @@ class MainScreen(Screen[None]):
         self.sub_title = f"session {self.session_id} · version {current.id if current else '-'}"
 
     def move_to(self, node_id: int | None) -> None:
-        self.edit_tree.cursor = node_id
-        self.app.store.set_cursor(self.session_id, node_id)
+        self.session.move_to(node_id)
         self.refresh_view()
 
     # --- input ---
@@ -126,12 +135,12 @@ class MainScreen(Screen[None]):
         if text.startswith("/") and self.slash_command(text):
             return
         try:
-            if self.edit_tree.current is None:
+            if self.session.current is None:
                 cleaned = clean_user_text(text, "prompt", MAX_SOURCE_CHARS)
                 self.add_source(cleaned.text)
             else:
                 cleaned = clean_user_text(text, "instruction", MAX_INSTRUCTION_CHARS)
-                self.run_edit(cleaned.text, self.edit_tree.cursor)
+                self.run_edit(cleaned.text, self.session.tree.cursor)
         except DiffchatError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -153,11 +162,9 @@ class MainScreen(Screen[None]):
             return True
         return False
 
-    def add_source(self, prompt: str, kind: str = "source", parent: int | None = None, image: str | None = None) -> Node:
-        node = self.app.store.add_node(self.session_id, Node(0, parent, kind, prompt, image_path=image,
-                                                             params=self.render_params()))
-        self.edit_tree.add(node)
-        self.move_to(node.id)
+    def add_source(self, prompt: str, kind: NodeKind = "source", parent: int | None = None, image: str | None = None) -> Node:
+        node = self.session.add_source(prompt, kind, parent, image, self.render_params())
+        self.refresh_view()
         if image is None:
             self.run_render(node)
         return node
@@ -170,35 +177,39 @@ class MainScreen(Screen[None]):
             bar.set_seed(params["seed"])
         return params
 
-    # --- workers ---
+    # --- workers: each starts on the UI thread, blocks in a thread, and hands its result back to the UI thread ---
 
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
         self.query_one("#instruction", Input).placeholder = "working… Esc cancels" if busy else NEXT_HINT
 
-    @work(thread=True, exclusive=True, group="llm")
     def run_edit(self, instruction: str, parent_id: int | None) -> None:
-        self.cancel = cancel = threading.Event()
-        log = self.query_one(TurnLog)
-        self.app.call_from_thread(self.set_busy, True)
-        self.app.call_from_thread(log.start_pending, instruction)
+        self.edit_cancel = threading.Event()
+        self.set_busy(True)
+        self.query_one(TurnLog).start_pending(instruction)
+        source, turns = self.session.conversation(parent_id)
+        self._edit_worker(instruction, parent_id, source, turns, self.edit_cancel)
+
+    @work(thread=True, exclusive=True, group="llm")
+    def _edit_worker(self, instruction: str, parent_id: int | None, source: str, turns: list[Turn], cancel: threading.Event) -> None:
+        call = self.app.call_from_thread
         try:
             editor = self.app.editor()
-            source, turns = self.edit_tree.conversation(parent_id)
             count = self.app.settings.ui.candidates
-            results = editor.candidates(
-                source, instruction, count, turns, cancel, on_piece=lambda piece: self.app.call_from_thread(log.stream, piece)
-            )
+            results = editor.candidates(source, instruction, count, turns, cancel, on_piece=lambda piece: call(self.show_piece, piece))
         except DiffchatError as exc:
-            self.app.call_from_thread(self.edit_failed, instruction, str(exc))
+            call(self.edit_failed, instruction, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - a worker error must never take the app down
-            self.app.call_from_thread(self.edit_failed, instruction, f"{type(exc).__name__}: {exc}")
+            call(self.edit_failed, instruction, f"{type(exc).__name__}: {exc}")
             return
         if cancel.is_set() or not results:
-            self.app.call_from_thread(self.edit_failed, instruction, "")
+            call(self.edit_failed, instruction, "")
             return
-        self.app.call_from_thread(self.edit_done, instruction, parent_id, [r.target for r in results], results[0].model)
+        call(self.edit_done, instruction, parent_id, [r.target for r in results], results[0].model)
+
+    def show_piece(self, piece: str) -> None:
+        self.query_one(TurnLog).stream(piece)
 
     def edit_failed(self, instruction: str, message: str) -> None:
         self.query_one(TurnLog).end_pending()
@@ -212,24 +223,14 @@ class MainScreen(Screen[None]):
     def edit_done(self, instruction: str, parent_id: int | None, targets: list[str], model: str) -> None:
         self.query_one(TurnLog).end_pending()
         self.set_busy(False)
-        group = uuid.uuid4().hex if len(targets) > 1 else None
-        nodes = [
-            self.app.store.add_node(self.session_id, Node(0, parent_id, "edit", target, instruction, model=model,
-                                                          candidate_group=group), move_cursor=False)
-            for target in targets
-        ]
-        for node in nodes:
-            self.edit_tree.add(node)
+        nodes = self.session.add_candidates(instruction, parent_id, targets, model)
         if len(nodes) == 1:
             self.keep(nodes[0], nodes)
             return
-        from diffchat_tui.tui.screens.candidates import CandidatesScreen
 
         def picked(index: int | None) -> None:
             if index is None:
-                self.app.store.set_choice([n.id for n in nodes], chosen=-1)  # all passed over
-                for node in nodes:
-                    node.choice = "rejected"
+                self.session.pass_over(nodes)
                 self.refresh_view()
                 return
             self.keep(nodes[index], nodes)
@@ -237,97 +238,108 @@ class MainScreen(Screen[None]):
         self.app.push_screen(CandidatesScreen(instruction, targets), picked)
 
     def keep(self, node: Node, group: list[Node]) -> None:
-        if len(group) > 1:
-            self.app.store.set_choice([n.id for n in group], chosen=node.id)
-            for other in group:
-                other.choice = "chosen" if other is node else "rejected"
-        node.params = self.render_params()
-        self.move_to(node.id)
+        self.session.keep(node, group, self.render_params())
+        self.refresh_view()
         self.run_render(node)
 
-    @work(thread=True, exclusive=True, group="render")
+    def render_request(self, node: Node) -> RenderRequest:
+        """The configured image settings (sampler, strength, ...) with this version's parameter-bar values on top."""
+        overrides = {key: node.params[key] for key in BAR_FIELDS if key in node.params}
+        return RenderRequest.from_settings(self.app.settings.image, node.prompt, seed=int(node.params.get("seed", 0)), **overrides)
+
     def run_render(self, node: Node) -> None:
         if not self.app.rendering:
             return
-        from diffchat_tui.engines.image import RenderCancelled, RenderRequest
-        from diffchat_tui.engines.image_files import save_png
+        self.render_cancel = threading.Event()
+        own = self.session.png_metadata(node, self.app.settings.image.model)
+        self._render_worker(node, dict(node.params), self.render_request(node), self.session.image_path(node), own, self.render_cancel)
 
-        preview = self.query_one(PreviewPane)
-        self.render_cancel = cancel = threading.Event()
-        params = dict(node.params)
+    @work(thread=True, exclusive=True, group="render")
+    def _render_worker(self, node: Node, params: dict, request: RenderRequest, path: Path, own: dict, cancel: threading.Event) -> None:
+        call = self.app.call_from_thread
         try:
             engine = self.app.image_engine()
-            request = RenderRequest(node.prompt, **{k: v for k, v in params.items() if k != "sampler"})
-            result = engine.render(
-                request, progress=lambda done, total: self.app.call_from_thread(preview.progress, done, total), cancel=cancel
-            )
-            path = self.app.store.images_dir(self.session_id) / f"node-{node.id}.png"
-            source, turns = self.edit_tree.conversation(node.id)
-            own = {"session": self.session_id, "node": node.id, "source_prompt": source,
-                   "instructions": [t.instruction for t in turns], "llm": node.model, "image_model": engine.name}
-            save_png(result, path, metadata=self.app.settings.image.metadata, diffchat=own)
+            result = render_and_save(
+                engine, request, path, metadata=self.app.settings.image.metadata, diffchat=own,
+                progress=lambda done, total: call(self.render_progress, done, total), cancel=cancel,
+            )  # fmt: skip
         except RenderCancelled:
-            self.app.call_from_thread(preview.show, None, "render cancelled")
+            call(self.render_stopped, "render cancelled")
             return
         except DiffchatError as exc:
-            self.app.rendering = False  # prompt-only mode until the user turns it back on
-            self.app.call_from_thread(self.notify, f"{exc} — prompt-only mode (F2 retries)", severity="warning", timeout=10)
-            self.app.call_from_thread(preview.show, None, "prompt-only mode")
+            call(self.render_unavailable, str(exc))
             return
         except Exception as exc:  # noqa: BLE001
-            self.app.call_from_thread(self.notify, f"render failed: {type(exc).__name__}: {exc}", severity="error")
+            call(self.notify, f"render failed: {type(exc).__name__}: {exc}", severity="error")
             return
-        filled = {**params, "steps": result.request.steps, "cfg_scale": result.request.cfg_scale,
-                  "width": result.request.width, "height": result.request.height}
-        self.app.store.set_image(node.id, path, filled)
-        node.image_path, node.params = str(path), filled
-        if self.edit_tree.cursor == node.id:
+        call(self.render_done, node, params, path, result)
+
+    def render_progress(self, done: int, total: int) -> None:
+        self.query_one(PreviewPane).progress(done, total)
+
+    def render_stopped(self, caption: str) -> None:
+        self.query_one(PreviewPane).show(None, caption)
+
+    def render_unavailable(self, message: str) -> None:
+        self.app.rendering = False  # prompt-only mode until the user turns it back on
+        self.notify(f"{message} — prompt-only mode (F2 retries)", severity="warning", timeout=10)
+        self.render_stopped("prompt-only mode")
+
+    def render_done(self, node: Node, params: dict, path: Path, result: RenderResult) -> None:
+        self.session.set_image(node, path, params, result.request)
+        if self.session.tree.cursor == node.id:
             caption = f"{path.name} · seed {params.get('seed')} · {result.request.width}x{result.request.height}"
-            self.app.call_from_thread(preview.show, path, caption)
+            self.query_one(PreviewPane).show(path, caption)
+
+    def start_from_image(self, path: Path) -> None:
+        self.open_cancel = threading.Event()
+        self._open_worker(path, self.open_cancel)
 
     @work(thread=True, exclusive=True, group="open")
-    def start_from_image(self, path: Path) -> None:
-        from diffchat_tui.engines.caption import Captioner, prompt_from_image
-
-        try:
+    def _open_worker(self, path: Path, cancel: threading.Event) -> None:
+        call = self.app.call_from_thread
+        try:  # a caption cannot stop half-way: Esc drops its result instead
             found = prompt_from_image(path, Captioner(self.app.settings.image.caption_model))
         except DiffchatError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            call(self.notify, str(exc), severity="error")
+            return
+        except Exception as exc:  # noqa: BLE001
+            call(self.notify, f"cannot open {path.name}: {type(exc).__name__}: {exc}", severity="error")
+            return
+        call(self.open_done, path, found, cancel)
+
+    def open_done(self, path: Path, found: ImagePrompt, cancel: threading.Event) -> None:
+        if cancel.is_set():
+            self.notify("opening the picture was cancelled")
             return
         if found.seed is not None:
-            self.app.call_from_thread(self.query_one(ParamsBar).set_seed, found.seed)
-        self.app.call_from_thread(self.add_source, found.prompt, "source", None, str(path.resolve()))
-        self.app.call_from_thread(self.notify, f"prompt from {found.how}")
+            self.query_one(ParamsBar).set_seed(found.seed)
+        self.add_source(found.prompt, "source", None, str(path.resolve()))
+        self.notify(f"prompt from {found.how}")
 
     # --- actions (keys and the command palette) ---
 
     def action_cancel(self) -> None:
-        self.cancel.set()
-        if hasattr(self, "render_cancel"):
-            self.render_cancel.set()
+        for cancel in (self.edit_cancel, self.render_cancel, self.open_cancel):
+            cancel.set()
 
     def action_undo(self) -> None:
-        target = self.edit_tree.undo_target()
-        if target is None:
+        if self.session.undo() is None:
             self.notify("nothing to undo")
             return
-        self.redo_from = self.edit_tree.cursor
-        self.move_to(target.id)
+        self.refresh_view()
 
     def action_redo(self) -> None:
-        target = self.edit_tree.redo_target(self.redo_from)
-        if target is None:
+        if self.session.redo() is None:
             self.notify("nothing to redo")
             return
-        self.move_to(target.id)
+        self.refresh_view()
 
     def action_tree(self) -> None:
-        from diffchat_tui.tui.screens.tree import TreeScreen
-
-        self.app.push_screen(TreeScreen(self.edit_tree), lambda node_id: node_id is not None and self.move_to(node_id))
+        self.app.push_screen(TreeScreen(self.session.tree), lambda node_id: node_id is not None and self.move_to(node_id))
 
     def action_regenerate(self) -> None:
-        current = self.edit_tree.current
+        current = self.session.current
         if current is None or current.kind != "edit" or self.busy:
             self.notify("regenerate needs a version made by an instruction")
             return
@@ -335,7 +347,7 @@ class MainScreen(Screen[None]):
 
     def action_use_edited_prompt(self) -> None:
         text = self.query_one("#prompt", TextArea).text
-        current = self.edit_tree.current
+        current = self.session.current
         try:
             prompt = clean_user_text(text, "prompt", MAX_SOURCE_CHARS).text
         except DiffchatError as exc:
@@ -349,36 +361,29 @@ class MainScreen(Screen[None]):
     def action_toggle_render(self) -> None:
         self.app.rendering = not self.app.rendering
         self.notify("rendering on" if self.app.rendering else "prompt-only mode")
-        current = self.edit_tree.current
+        current = self.session.current
         if self.app.rendering and current is not None and not current.image_path:
             self.run_render(current)
 
     def action_open_image(self) -> None:
-        from diffchat_tui.tui.screens.ask import AskScreen
-
         self.app.push_screen(AskScreen("Open which picture?", placeholder="path/to/image.png"),
                              lambda answer: answer and self.start_from_image(Path(answer).expanduser()))
 
     def action_new_session(self) -> None:
-        self.session_id = self.app.store.new_session()
-        self.edit_tree = EditTree()
+        self.session = LiveSession.new(self.app.store)
         self.refresh_view()
         self.notify(f"new session {self.session_id}")
 
     def action_export(self) -> None:
-        from diffchat_tui.store.export import export_session
-
         markdown, data = export_session(self.app.store, self.session_id)
         self.notify(f"exported to {markdown} and {data.name}", timeout=8)
 
     def action_copy_prompt(self) -> None:
-        if self.edit_tree.current is not None:
-            self.app.copy_to_clipboard(self.edit_tree.current.prompt)
+        if self.session.current is not None:
+            self.app.copy_to_clipboard(self.session.current.prompt)
             self.notify("prompt copied")
 
     def action_switch_model(self) -> None:
-        from diffchat_tui.tui.screens.ask import AskScreen
-
         def switch(spec: str | None) -> None:
             if spec:
                 self.app.switch_model(spec)
@@ -387,7 +392,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(AskScreen("Which LLM?", self.app.settings.llm.model, "embedded, a .gguf path, OWNER/REPO/FILE.gguf"), switch)
 
     def action_open_externally(self) -> None:
-        current = self.edit_tree.current
+        current = self.session.current
         if current is None or not current.image_path:
             self.notify("no picture for this version")
             return

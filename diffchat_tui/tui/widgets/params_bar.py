@@ -7,6 +7,9 @@ from typing import Any
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Input, Label
 
+BAR_FIELDS = ("steps", "cfg_scale", "width", "height", "negative_prompt")
+"""Render settings the bar shows and may change; every other image setting comes from config.toml."""
+
 
 class ParamsBar(Vertical):
     def __init__(self, params: dict[str, Any], lock_seed: bool = True, **kwargs) -> None:

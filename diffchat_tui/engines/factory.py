@@ -1,0 +1,35 @@
+"""The one place that turns settings into engines: the CLI, the TUI, the trainer and the tests all build them here."""
+
+from __future__ import annotations
+
+from diffchat_tui.config import ImageSettings, LLMSettings
+from diffchat_tui.engines.image import ImageEngine
+from diffchat_tui.engines.image_diffusers import DiffusersEngine
+from diffchat_tui.engines.llm import LLMEngine
+from diffchat_tui.engines.llm_http import OpenAIHTTPEngine
+from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
+from diffchat_tui.engines.models import resolve_llm
+
+
+def make_llm_engine(settings: LLMSettings) -> LLMEngine:
+    """The engine the settings ask for: an HTTP server when a URL is set, else llama.cpp in-process."""
+    if settings.url:
+        return OpenAIHTTPEngine(settings.url, model=settings.url_model)
+    return LlamaCppEngine(
+        resolve_llm(settings.model, settings.lora),
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        n_gpu_layers=settings.n_gpu_layers,
+        prefix_cache=settings.prefix_cache,
+    )
+
+
+def make_image_engine(settings: ImageSettings) -> ImageEngine:
+    """A diffusers pipeline for the configured model and device (not loaded yet: load() is the slow part)."""
+    return DiffusersEngine(
+        settings.model,
+        device=settings.device,
+        single_file_config=settings.single_file_config,
+        attention_slicing=settings.attention_slicing,
+        cpu_offload=settings.cpu_offload,
+    )

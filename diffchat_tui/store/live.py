@@ -1,0 +1,119 @@
+"""The session the user is in: its edit tree and cursor, with every change written through to the store.
+
+The TUI's MainScreen keeps widgets and workers; sources, candidates, which candidate was kept, undo,
+redo and branches all happen here, so they run (and are tested) without Textual or a model.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from diffchat_tui.core.prompting import Turn
+from diffchat_tui.core.session import EditTree, Node, NodeKind
+from diffchat_tui.store.sessions import SessionStore
+
+if TYPE_CHECKING:
+    from diffchat_tui.engines.image import RenderRequest  # a type only: the store does not depend on engines
+
+
+class LiveSession:
+    def __init__(self, store: SessionStore, session_id: int, tree: EditTree | None = None) -> None:
+        self.store = store
+        self.id = session_id
+        self.tree = tree or EditTree()
+        self.redo_from: int | None = None
+        """The node the last undo left, so redo goes back down the same branch."""
+
+    @classmethod
+    def new(cls, store: SessionStore) -> LiveSession:
+        return cls(store, store.new_session())
+
+    @classmethod
+    def open(cls, store: SessionStore, session_id: int) -> LiveSession:
+        """A saved session with its cursor; BadInput when there is no such session."""
+        return cls(store, session_id, store.load(session_id))
+
+    @property
+    def current(self) -> Node | None:
+        return self.tree.current
+
+    def conversation(self, node_id: int | None = None) -> tuple[str, list[Turn]]:
+        return self.tree.conversation(node_id)
+
+    def move_to(self, node_id: int | None) -> None:
+        self.tree.cursor = node_id
+        self.store.set_cursor(self.id, node_id)
+
+    def add_source(
+        self,
+        prompt: str,
+        kind: NodeKind = "source",
+        parent_id: int | None = None,
+        image_path: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Node:
+        """A prompt the user gave (typed, from a picture, or edited by hand); the cursor moves to it."""
+        node = self.store.add_node(self.id, Node(0, parent_id, kind, prompt, image_path=image_path, params=params or {}))
+        self.tree.add(node)
+        self.move_to(node.id)
+        return node
+
+    def add_candidates(self, instruction: str, parent_id: int | None, targets: list[str], model: str) -> list[Node]:
+        """The model's answers to one instruction; the cursor stays until one is kept."""
+        group = uuid.uuid4().hex if len(targets) > 1 else None
+        nodes = [
+            self.store.add_node(self.id, Node(0, parent_id, "edit", target, instruction, model=model, candidate_group=group),
+                                move_cursor=False)  # fmt: skip
+            for target in targets
+        ]
+        for node in nodes:
+            self.tree.add(node)
+        return nodes
+
+    def keep(self, node: Node, group: list[Node], params: dict[str, Any]) -> None:
+        """The user keeps one answer (its siblings are passed over) and renders it with these parameters."""
+        if len(group) > 1:
+            self.store.set_choice([n.id for n in group], chosen=node.id)
+            for other in group:
+                other.choice = "chosen" if other is node else "rejected"
+        node.params = params  # stored with the picture by set_image
+        self.move_to(node.id)
+
+    def pass_over(self, group: list[Node]) -> None:
+        """None of the candidates was kept: all are recorded as rejected, and the cursor stays."""
+        self.store.set_choice([n.id for n in group], chosen=-1)
+        for node in group:
+            node.choice = "rejected"
+
+    def undo(self) -> Node | None:
+        """Back to the parent version; None when there is none."""
+        target = self.tree.undo_target()
+        if target is not None:
+            self.redo_from = self.tree.cursor
+            self.move_to(target.id)
+        return target
+
+    def redo(self) -> Node | None:
+        """Down to the child the last undo came from, else the newest kept child; None when there is none."""
+        target = self.tree.redo_target(self.redo_from)
+        if target is not None:
+            self.move_to(target.id)
+        return target
+
+    def image_path(self, node: Node) -> Path:
+        """Where a version's render is written."""
+        return self.store.images_dir(self.id) / f"node-{node.id}.png"
+
+    def png_metadata(self, node: Node, image_model: str) -> dict[str, Any]:
+        """What a version's PNG says about where it came from (its `diffchat` chunk)."""
+        source, turns = self.conversation(node.id)
+        return {"session": self.id, "node": node.id, "source_prompt": source, "instructions": [t.instruction for t in turns],
+                "llm": node.model, "image_model": image_model}  # fmt: skip
+
+    def set_image(self, node: Node, path: Path, params: dict[str, Any], rendered: RenderRequest) -> None:
+        """The render is on disk: record it with the parameters it really used (the model's defaults filled in)."""
+        filled = {**params, "steps": rendered.steps, "cfg_scale": rendered.cfg_scale, "width": rendered.width, "height": rendered.height}
+        self.store.set_image(node.id, path, filled)
+        node.image_path, node.params = str(path), filled
