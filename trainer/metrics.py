@@ -1,6 +1,6 @@
 """Text-side edit metrics: instruction compliance, preservation of the rest, and fluency guards.
 
-Pure Python (no torch), so evaluation and the text-only RL reward (DESIGN.md §6) share them.
+Pure Python (no torch), so evaluation and the text-only RL reward (docs/design.md §6) share them.
 Phrases are compared as whole words after core.prompting.comparable, the same way the data's
 own checks are.
 """

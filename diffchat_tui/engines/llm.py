@@ -37,13 +37,3 @@ class LLMEngine(Protocol):
     ) -> Iterator[str]:
         """Yield the answer piece by piece (one token each for llama.cpp); stops early on cancel."""
         ...
-
-
-def __getattr__(name: str):
-    # Transitional: trainer/data/teacher.py still imports make_engine from here; drop this once it imports
-    # make_llm_engine from engines/factory.py (lazy, so this module never imports its implementations).
-    if name == "make_engine":
-        from diffchat_tui.engines.factory import make_llm_engine
-
-        return make_llm_engine
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -55,13 +55,13 @@ _NEGATIONS = {"no", "not", "dont", "doesnt", "never", "without", "isnt", "wont",
 def make_teacher(spec: str) -> LLMEngine:
     """The engine for --teacher: an OpenAI-compatible server URL, or a model spec (a .gguf path, embedded, a hub file)."""
     from diffchat_tui.config import LLMSettings
-    from diffchat_tui.engines.llm import make_engine
+    from diffchat_tui.engines.factory import make_llm_engine
 
     if spec.startswith(("http://", "https://")):
         settings = LLMSettings(url=spec)
     else:
         settings = LLMSettings(model=spec, prefix_cache=False)  # paraphrasing has no fixed prefix worth saving
-    engine = make_engine(settings)
+    engine = make_llm_engine(settings)
     engine.load()
     return engine
 
