@@ -125,8 +125,9 @@ def edit(
     instruction_texts = [_field(text, "instruction", MAX_INSTRUCTION_CHARS) for text in instructions or []]
     start = _starting_point(source, image, image_settings.caption_model)
     editor = Editor(make_llm_engine(settings), generation, warn)
-    turns = run_turns(editor, start.prompt, instruction_texts, candidates)
+    turns = run_turns(editor, start.prompt, instruction_texts, candidates, image_settings.negative_prompt)
     final = turns[-1][0]
+    image_settings = image_settings.model_copy(update={"negative_prompt": final.negative})  # "no text" edits it
     rendered = render_error = None
     if render is not None:
         from diffchat_tui.engines.image_files import file_sha256
@@ -190,6 +191,8 @@ def _open_input(path: Path) -> BinaryIO:
 
 def _record(result: EditResult, **extra: Any) -> dict[str, Any]:
     record = {**extra, "source": result.source, "instruction": result.instruction, "target": result.target}
+    if result.negative:
+        record["negative"] = result.negative
     if result.script:
         record["script"] = result.script
     return record | {"model": result.model, "timings": result.timings.rounded()}
@@ -200,12 +203,12 @@ def _emit(obj: dict[str, Any]) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
 
 
-def run_turns(editor: Editor, source: str, instructions: list[str], count: int) -> list[list[EditResult]]:
+def run_turns(editor: Editor, source: str, instructions: list[str], count: int, negative: str = "") -> list[list[EditResult]]:
     """Apply instructions one after another; each turn sees the earlier ones (through the first candidate)."""
     history: list[Turn] = []
     turns = []
     for instruction in instructions:
-        results = editor.candidates(source, instruction, count, history)
+        results = editor.candidates(source, instruction, count, history, negative=negative)
         history.append(results[0].turn)
         turns.append(results)
     return turns
@@ -243,17 +246,20 @@ def _parse_line(data: bytes) -> dict[str, Any]:
     return record
 
 
-def _record_fields(record: dict[str, Any], number: int) -> tuple[str, str]:
-    """The cleaned source and instruction of one batch record; BadInput says what is wrong."""
+def _record_fields(record: dict[str, Any], number: int) -> tuple[str, str, str]:
+    """The cleaned source, instruction and (optional) negative prompt of one batch record; BadInput says what is wrong."""
     texts = []
-    for key, max_chars in (("source", MAX_SOURCE_CHARS), ("instruction", MAX_INSTRUCTION_CHARS)):
+    for key, max_chars in (("source", MAX_SOURCE_CHARS), ("instruction", MAX_INSTRUCTION_CHARS), ("negative", MAX_SOURCE_CHARS)):
+        if key == "negative" and not record.get(key):
+            texts.append("")
+            continue
         if not isinstance(record.get(key), str):
             raise BadInput(f'"{key}" must be a string')
-        cleaned = clean_user_text(record[key], key, max_chars, multiline=key == "source")
+        cleaned = clean_user_text(record[key], key, max_chars, multiline=key != "instruction")
         for message in cleaned.warnings:
             warn(f"line {number}: {message}")
         texts.append(cleaned.text)
-    return texts[0], texts[1]
+    return texts[0], texts[1], texts[2]
 
 
 def run_batch(editor: Editor, stream: BinaryIO, name: str, count: int) -> int:
@@ -266,7 +272,8 @@ def run_batch(editor: Editor, stream: BinaryIO, name: str, count: int) -> int:
         try:
             record = _parse_line(data)
             record_id = record.get("id")
-            results = editor.candidates(*_record_fields(record, number), count)
+            source, instruction, negative = _record_fields(record, number)
+            results = editor.candidates(source, instruction, count, negative=negative)
         except (BadInput, GenerationError) as exc:
             failed += 1
             print(f"diffchat: {name}:{number}: {exc}", file=sys.stderr)

@@ -26,6 +26,8 @@ class Node:
     """Set for candidates: the one the user kept, and the ones they passed over."""
     candidate_group: str | None = None
     created_at: str = ""
+    script: str = ""
+    """For edits: the edit script the model wrote (what the turn log shows as the change)."""
 
 
 @dataclass
@@ -65,8 +67,17 @@ class EditTree:
         """
         path = self.lineage(node_id)
         start = max((index for index, node in enumerate(path) if node.kind != "edit"), default=0)
-        turns = [Turn(node.instruction, node.prompt) for node in path[start + 1 :]]
+        turns, negative = [], self.start_negative(node_id)
+        for node in path[start + 1 :]:
+            negative = node.params.get("negative_prompt", negative)
+            turns.append(Turn(node.instruction, node.prompt, node.script, negative))
         return path[start].prompt if path else "", turns
+
+    def start_negative(self, node_id: int | None = None) -> str:
+        """The negative prompt the conversation leading to a node started with."""
+        path = self.lineage(node_id)
+        start = max((index for index, node in enumerate(path) if node.kind != "edit"), default=0)
+        return path[start].params.get("negative_prompt", "") if path else ""
 
     def undo_target(self) -> Node | None:
         current = self.current

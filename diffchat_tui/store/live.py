@@ -60,25 +60,33 @@ class LiveSession:
         self.move_to(node.id)
         return node
 
-    def add_candidates(self, instruction: str, parent_id: int | None, targets: list[str], model: str) -> list[Node]:
-        """The model's answers to one instruction; the cursor stays until one is kept."""
-        group = uuid.uuid4().hex if len(targets) > 1 else None
+    def add_candidates(self, instruction: str, parent_id: int | None, answers: list[Turn], model: str) -> list[Node]:
+        """The model's answers to one instruction (target, script, negative prompt); the cursor stays until one is kept."""
+        group = uuid.uuid4().hex if len(answers) > 1 else None
         nodes = [
-            self.store.add_node(self.id, Node(0, parent_id, "edit", target, instruction, model=model, candidate_group=group),
+            self.store.add_node(self.id, Node(0, parent_id, "edit", answer.target, instruction, {"negative_prompt": answer.negative},
+                                              model=model, candidate_group=group, script=answer.script),
                                 move_cursor=False)  # fmt: skip
-            for target in targets
+            for answer in answers
         ]
         for node in nodes:
             self.tree.add(node)
         return nodes
 
     def keep(self, node: Node, group: list[Node], params: dict[str, Any]) -> None:
-        """The user keeps one answer (its siblings are passed over) and renders it with these parameters."""
+        """The user keeps one answer (its siblings are passed over) and renders it with these parameters.
+
+        When the answer's script edited the negative prompt (`!` operations), its negative prompt wins
+        over the one in params; otherwise the user's own (the parameter bar's) stays.
+        """
+        if any(line.startswith("!") for line in node.script.splitlines()):
+            params = {**params, "negative_prompt": node.params.get("negative_prompt", "")}
         if len(group) > 1:
             self.store.set_choice([n.id for n in group], chosen=node.id)
             for other in group:
                 other.choice = "chosen" if other is node else "rejected"
-        node.params = params  # stored with the picture by set_image
+        node.params = params
+        self.store.set_params(node.id, params)  # prompt-only mode renders nothing, and they must still last
         self.move_to(node.id)
 
     def pass_over(self, group: list[Node]) -> None:

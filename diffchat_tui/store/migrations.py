@@ -30,6 +30,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX nodes_by_session ON nodes(session_id, id);
     """,
+    # 2: the edit script that made each edit (models answer with scripts since the diffchat-v2 layout).
+    """
+    ALTER TABLE nodes ADD COLUMN script TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 

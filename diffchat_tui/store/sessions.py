@@ -99,10 +99,10 @@ class SessionStore:
         with self._transaction():
             cursor = self.db.execute(
                 "INSERT INTO nodes (session_id, parent_id, kind, instruction, prompt, params, image_path, model, "
-                "choice, candidate_group, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "choice, candidate_group, created_at, script) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id, node.parent_id, node.kind, node.instruction, node.prompt, json.dumps(node.params),
-                    node.image_path, node.model, node.choice, node.candidate_group, node.created_at,
+                    node.image_path, node.model, node.choice, node.candidate_group, node.created_at, node.script,
                 ),
             )
             node.id = int(cursor.lastrowid)
@@ -119,6 +119,10 @@ class SessionStore:
             self.db.execute(
                 "UPDATE nodes SET image_path = ?, params = ? WHERE id = ?", (str(image_path), json.dumps(params), node_id)
             )
+
+    def set_params(self, node_id: int, params: dict[str, Any]) -> None:
+        with self._transaction():
+            self.db.execute("UPDATE nodes SET params = ? WHERE id = ?", (json.dumps(params), node_id))
 
     def set_choice(self, node_ids: list[int], chosen: int) -> None:
         """Mark the kept candidate chosen and its siblings rejected, in one transaction."""
@@ -143,7 +147,7 @@ class SessionStore:
                     id=row["id"], parent_id=row["parent_id"], kind=row["kind"], prompt=row["prompt"],
                     instruction=row["instruction"], params=json.loads(row["params"]), image_path=row["image_path"],
                     model=row["model"], choice=row["choice"], candidate_group=row["candidate_group"],
-                    created_at=row["created_at"],
+                    created_at=row["created_at"], script=row["script"],
                 )
             )
         return tree

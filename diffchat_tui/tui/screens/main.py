@@ -188,15 +188,19 @@ class MainScreen(Screen[None]):
         self.set_busy(True)
         self.query_one(TurnLog).start_pending(instruction)
         source, turns = self.session.conversation(parent_id)
-        self._edit_worker(instruction, parent_id, source, turns, self.edit_cancel)
+        negative = self.session.tree.start_negative(parent_id)
+        self._edit_worker(instruction, parent_id, source, turns, negative, self.edit_cancel)
 
     @work(thread=True, exclusive=True, group="llm")
-    def _edit_worker(self, instruction: str, parent_id: int | None, source: str, turns: list[Turn], cancel: threading.Event) -> None:
+    def _edit_worker(
+        self, instruction: str, parent_id: int | None, source: str, turns: list[Turn], negative: str, cancel: threading.Event
+    ) -> None:
         call = self.app.call_from_thread
         try:
             editor = self.app.editor()
             count = self.app.settings.ui.candidates
-            results = editor.candidates(source, instruction, count, turns, cancel, on_piece=lambda piece: call(self.show_piece, piece))
+            show = lambda piece: call(self.show_piece, piece)  # noqa: E731
+            results = editor.candidates(source, instruction, count, turns, cancel, on_piece=show, negative=negative)
         except DiffchatError as exc:
             call(self.edit_failed, instruction, str(exc))
             return
@@ -206,7 +210,7 @@ class MainScreen(Screen[None]):
         if cancel.is_set() or not results:
             call(self.edit_failed, instruction, "")
             return
-        call(self.edit_done, instruction, parent_id, [r.target for r in results], results[0].model)
+        call(self.edit_done, instruction, parent_id, [r.turn for r in results], results[0].model)
 
     def show_piece(self, piece: str) -> None:
         self.query_one(TurnLog).stream(piece)
@@ -220,10 +224,11 @@ class MainScreen(Screen[None]):
         if message:
             self.notify(message, severity="error", timeout=8)
 
-    def edit_done(self, instruction: str, parent_id: int | None, targets: list[str], model: str) -> None:
+    def edit_done(self, instruction: str, parent_id: int | None, answers: list[Turn], model: str) -> None:
         self.query_one(TurnLog).end_pending()
         self.set_busy(False)
-        nodes = self.session.add_candidates(instruction, parent_id, targets, model)
+        nodes = self.session.add_candidates(instruction, parent_id, answers, model)
+        targets = [answer.target for answer in answers]
         if len(nodes) == 1:
             self.keep(nodes[0], nodes)
             return
@@ -239,6 +244,7 @@ class MainScreen(Screen[None]):
 
     def keep(self, node: Node, group: list[Node]) -> None:
         self.session.keep(node, group, self.render_params())
+        self.query_one(ParamsBar).set_negative(node.params.get("negative_prompt", ""))
         self.refresh_view()
         self.run_render(node)
 

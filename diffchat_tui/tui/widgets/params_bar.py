@@ -64,6 +64,10 @@ class ParamsBar(Vertical):
     def set_seed(self, seed: int) -> None:
         self.query_one("#seed", Input).value = str(seed)
 
+    def set_negative(self, negative: str) -> None:
+        """An edit may change the negative prompt ("no text"): the next render uses the new one."""
+        self.query_one("#negative", Input).value = negative
+
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)

@@ -1,4 +1,5 @@
-"""The turn log: each version's instruction and prompt, with what changed highlighted word by word."""
+"""The turn log: each version's instruction and prompt, with what changed highlighted word by word,
+and under an edit the script the model wrote (its operations are the change, exactly)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from diffchat_tui.core.worddiff import word_diff
 
 STYLES = {"same": "", "added": "bold green", "removed": "red strike"}
 KIND_LABEL = {"source": "prompt", "manual": "edited by hand"}
+SCRIPT_STYLES = {"-": "red", "+": "green", "*": "green", "~": "yellow", "=": "yellow", "!": "magenta"}
+"""Script lines by their first character; `!` lines edit the negative prompt."""
 
 
 def turn_text(node: Node, previous: Node | None) -> Text:
@@ -28,6 +31,8 @@ def turn_text(node: Node, previous: Node | None) -> Text:
     for op, words in word_diff(previous.prompt, node.prompt):
         text.append(strip_escapes(words), style=STYLES[op])
         text.append(" ")
+    for line in node.script.splitlines():
+        text.append("\n  " + strip_escapes(line), style=f"dim {SCRIPT_STYLES.get(line[:1], '')}".strip())
     return text
 
 
