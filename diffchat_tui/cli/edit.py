@@ -55,7 +55,7 @@ def edit(
         Optional[Path],
         typer.Option(
             "--batch",
-            help='JSONL file (or -) of {"id"?, "source", "instruction"}; writes one JSON line per line.',
+            help='JSONL file (or -) of {"id"?, "source", "instruction", "negative"?}; writes one JSON line per line.',
             dir_okay=False,
         ),
     ] = None,
