@@ -168,6 +168,8 @@ class SessionStore:
             source, turns = tree.conversation(chosen.parent_id)
             pairs.append({
                 "session": row["session_id"], "source": source, "history": [t.__dict__ for t in turns],
-                "instruction": chosen.instruction, "chosen": chosen.prompt, "rejected": rejected.prompt,
+                "negative": tree.start_negative(chosen.parent_id), "instruction": chosen.instruction,
+                "chosen": chosen.prompt, "rejected": rejected.prompt,
+                "chosen_script": chosen.script, "rejected_script": rejected.script,
             })
         return pairs

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from diffchat_tui.core.prompting import clean_target
+from diffchat_tui.core.prompting import TRAINED_FORMAT, read_answer
 from trainer.rl.pairs import evaluate_pool
 from trainer.rl.rewards import NOISE_FLOORS, Request, RewardModel, normalize
 
@@ -32,7 +32,7 @@ class GroupRewards:
         self._scored: list[dict] = []
 
     def _score(self, completions: Sequence, request_key: Sequence[str]) -> list[dict]:
-        texts = [clean_target(_text_of(c), self.requests[k].instruction) for c, k in zip(completions, request_key)]
+        texts = [self._target(_text_of(c), self.requests[k]) for c, k in zip(completions, request_key)]
         marker = (tuple(texts), tuple(request_key))
         if marker == self._last:
             return self._scored
@@ -48,6 +48,11 @@ class GroupRewards:
                 rows[i] = {"terms": candidate.terms, "value": candidate.value, "gated": candidate.gated, "group": members}
         self._last, self._scored = marker, rows
         return rows
+
+    @staticmethod
+    def _target(completion: str, request: Request) -> str:
+        """The prompt a completion leads to, read exactly as inference reads it."""
+        return read_answer(completion, request.current, TRAINED_FORMAT, request.instruction, negative=request.current_negative).target
 
     def value_function(self):
         def value(prompts=None, completions=(), request_key=(), log_metric=None, **kwargs) -> list[float]:

@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from diffchat_tui.core.edit_script import format_script
 from diffchat_tui.core.errors import BadInput
 from diffchat_tui.core.prompting import TRAINED_FORMAT, Turn, build_messages
+from diffchat_tui.core.script_diff import script_from_pair
 from trainer.rl.rewards import NOISE_FLOORS, Request, RewardModel, combine
 from trainer.rl.sampling import Sampled, append_jsonl, read_jsonl
 
@@ -21,12 +23,15 @@ from trainer.rl.sampling import Sampled, append_jsonl, read_jsonl
 @dataclass
 class ScoredCandidate:
     text: str
+    """The target prompt (what was scored)."""
     space: str
     terms: dict[str, float]
     reward: float = 0.0
     integrity: float = 1.0
     value: float = 0.0
     gated: bool = False
+    completion: str = ""
+    """What the model said (the script): what DPO trains on."""
 
 
 @dataclass
@@ -45,14 +50,15 @@ def gate(rewards: Sequence[float], integrity: Sequence[float], threshold: float)
 
 
 def evaluate_pool(request: Request, texts: Sequence[str], spaces: Sequence[str], terms: Sequence[dict], weights: dict, threshold: float,
-                  floors: dict = NOISE_FLOORS) -> Scored:  # fmt: skip
+                  floors: dict = NOISE_FLOORS, completions: Sequence[str] = ()) -> Scored:  # fmt: skip
     """R, C and V for one request's candidates from their raw term values."""
     rewards = combine(terms, weights, floors)
     integrity = [row.get("integrity", 1.0) for row in terms]
     values, gated = gate(rewards, integrity, threshold)
+    said = list(completions) or list(texts)
     candidates = [
-        ScoredCandidate(text, space, dict(row), r, c, v, g)
-        for text, space, row, r, c, v, g in zip(texts, spaces, terms, rewards, integrity, values, gated)
+        ScoredCandidate(text, space, dict(row), r, c, v, g, completion)
+        for text, space, row, r, c, v, g, completion in zip(texts, spaces, terms, rewards, integrity, values, gated, said)
     ]
     return Scored(request, candidates)
 
@@ -76,7 +82,8 @@ def score_all(
             terms = model.terms(pool.request, texts)
             append_jsonl(cache, {"key": pool.request.key, "identity": identity, "texts": texts, "terms": terms})
         spaces = [candidate.space for candidate in pool.candidates]
-        out.append(evaluate_pool(pool.request, texts, spaces, terms, weights, threshold))
+        completions = [candidate.completion or candidate.text for candidate in pool.candidates]
+        out.append(evaluate_pool(pool.request, texts, spaces, terms, weights, threshold, completions=completions))
         progress(index + 1, len(sampled))
     return out
 
@@ -90,15 +97,15 @@ def best_and_worst(scored: Scored, margin: float) -> tuple[ScoredCandidate, Scor
     best = max(usable, key=lambda c: (c.value, c.space != "reference"))
     # Ties at the bottom go to gated candidates first: they are the hard negatives that wrecked the content.
     worst = min((c for c in scored.candidates if c is not best), key=lambda c: (c.value, not c.gated, c.reward))
-    if best.value - worst.value < margin or best.text == worst.text:
+    if best.value - worst.value < margin or best.completion == worst.completion:
         return None
     return best, worst
 
 
 def dpo_row(request: Request, chosen: str, rejected: str) -> dict:
-    """A TRL conversational preference row, its prompt built exactly as inference builds it."""
+    """A TRL conversational preference row, its prompt built exactly as inference builds it; chosen/rejected are what the model says."""
     return {
-        "prompt": build_messages(request.source, request.instruction, request.history, TRAINED_FORMAT),
+        "prompt": build_messages(request.source, request.instruction, request.history, TRAINED_FORMAT, request.negative),
         "chosen": [{"role": "assistant", "content": chosen}],
         "rejected": [{"role": "assistant", "content": rejected}],
     }
@@ -112,7 +119,7 @@ def dpo_pairs(scored: Sequence[Scored], margin: float) -> tuple[list[dict], list
         if pair is None:
             continue
         best, worst = pair
-        rows.append(dpo_row(item.request, best.text, worst.text))
+        rows.append(dpo_row(item.request, best.completion, worst.completion))
         notes.append({
             "key": item.request.key, "instruction": item.request.instruction, "source": item.request.current,
             "chosen": best.text, "chosen_space": best.space, "chosen_value": round(best.value, 4),
@@ -126,9 +133,12 @@ def preference_rows(pairs: Sequence[dict]) -> list[dict]:
     """SessionStore.preference_pairs (the TUI's kept vs passed-over candidates) as DPO rows."""
     rows = []
     for pair in pairs:
-        history = tuple(Turn(turn["instruction"], turn["target"]) for turn in pair["history"])
-        request = Request(pair["source"], pair["instruction"], history)
-        row = dpo_row(request, pair["chosen"], pair["rejected"])
+        history = tuple(Turn(**turn) for turn in pair["history"])
+        request = Request(pair["source"], pair["instruction"], history, negative=pair.get("negative", ""))
+        current = history[-1].target if history else pair["source"]
+        chosen = pair.get("chosen_script") or format_script(script_from_pair(current, pair["chosen"]))
+        rejected = pair.get("rejected_script") or format_script(script_from_pair(current, pair["rejected"]))
+        row = dpo_row(request, chosen, rejected)
         row["session"] = pair["session"]
         rows.append(row)
     return rows

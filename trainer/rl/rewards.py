@@ -50,11 +50,20 @@ class Request:
     exclude: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
     reference: str | None = None
+    """The dataset's target prompt, when there is one."""
+    reference_script: str | None = None
+    """What the model should say for the reference: its script (for the script layout)."""
+    negative: str = ""
+    """The negative prompt the source came with."""
 
     @property
     def current(self) -> str:
         """The prompt the instruction applies to: the last target, or the source on the first turn."""
         return self.history[-1].target if self.history else self.source
+
+    @property
+    def current_negative(self) -> str:
+        return self.history[-1].negative if self.history else self.negative
 
     @property
     def intent(self) -> str:
@@ -69,14 +78,17 @@ class Request:
     @classmethod
     def from_record(cls, record) -> Request:
         """An InstructPE record: its checks when it has them, else what its reference changed."""
-        history = tuple(Turn(turn.instruction, turn.target) for turn in record.history)
+        from trainer.data.sft_format import conversation
+
+        source, negative, turns, script = conversation(record)
+        history = tuple(turns)
         if record.checks is not None:
             checks = (record.checks.must_include, record.checks.must_exclude, record.checks.keep)
         else:
-            before = history[-1].target if history else record.beautified_source_prompt
+            before = history[-1].target if history else source
             checks = derived_checks(before, record.beautified_target_prompt)
         include, exclude, keep = (tuple(part) for part in checks)
-        return cls(record.source_prompt, record.instruction, history, include, exclude, keep, record.beautified_target_prompt)
+        return cls(source, record.instruction, history, include, exclude, keep, record.beautified_target_prompt, script, negative)
 
 
 # -- image scorers ---------------------------------------------------------------------------------

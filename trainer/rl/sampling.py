@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from diffchat_tui.core.prompting import STOP, PromptFormat, Turn, build_messages, clean_target, format_for
+from diffchat_tui.core.prompting import SCRIPT_FORMATS, PromptFormat, Turn, build_messages, format_for, read_answer, stop_for
 from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
 from trainer.data.vocab import load_vocab
 from trainer.metrics import content_words
@@ -53,9 +53,12 @@ class SamplingConfig:
 @dataclass
 class Candidate:
     text: str
+    """The target prompt the answer leads to: what is scored."""
     space: str
     seed: int = -1
     raw: str = ""
+    completion: str = ""
+    """What the model said, as it is trained on: a script in the script layout, else the target."""
 
 
 @dataclass
@@ -119,12 +122,15 @@ class ActionSpaces:
 def draw(
     engine: LlamaCppEngine, request: Request, fmt: PromptFormat, config: SamplingConfig, space: str, seed: int, bias: dict[int, float]
 ) -> Candidate:
-    """One candidate: the chat request inference sends, sampled under the given bias, cleaned like inference."""
-    messages = build_messages(request.source, request.instruction, request.history, fmt)
+    """One candidate: the chat request inference sends, sampled under the given bias, read like inference."""
+    messages = build_messages(request.source, request.instruction, request.history, fmt, request.negative)
     raw = engine.complete(
-        messages, temperature=config.temperature, seed=seed, max_tokens=config.max_tokens, stop=STOP, logit_bias=bias or None
-    )
-    return Candidate(clean_target(raw, request.instruction), space, seed, raw)
+        messages, temperature=config.temperature, seed=seed, max_tokens=config.max_tokens, stop=stop_for(fmt),
+        logit_bias=bias or None,
+    )  # fmt: skip
+    answer = read_answer(raw, request.current, fmt, request.instruction, negative=request.current_negative)
+    completion = raw.strip() if fmt in SCRIPT_FORMATS else answer.target
+    return Candidate(answer.target, space, seed, raw, completion)
 
 
 def sample_request(
@@ -138,13 +144,15 @@ def sample_request(
     for offset, (space, bias) in enumerate(plan):
         out.append(draw(engine, request, fmt, config, space, base_seed + offset, bias))
     if request.reference:
-        out.append(Candidate(request.reference, "reference"))
+        completion = request.reference_script if fmt in SCRIPT_FORMATS else request.reference
+        if completion:
+            out.append(Candidate(request.reference, "reference", completion=completion))
     return out
 
 
 def _request_json(request: Request) -> dict:
     data = asdict(request)
-    data["history"] = [[turn.instruction, turn.target] for turn in request.history]
+    data["history"] = [[turn.instruction, turn.target, turn.script, turn.negative] for turn in request.history]
     return data
 
 
@@ -152,7 +160,7 @@ def request_from_json(data: dict) -> Request:
     history = tuple(Turn(*turn) for turn in data.get("history", []))
     return Request(
         data["source"], data["instruction"], history, tuple(data.get("include", ())), tuple(data.get("exclude", ())),
-        tuple(data.get("keep", ())), data.get("reference"),
+        tuple(data.get("keep", ())), data.get("reference"), data.get("reference_script"), data.get("negative", ""),
     )  # fmt: skip
 
 

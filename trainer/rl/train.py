@@ -196,7 +196,8 @@ def train(job: RlJob) -> Path:
         by_key = {request.key: request for request in requests}
         funcs, weights = GroupRewards(reward_model, by_key, rl.weights(), rl.ci_threshold).reward_functions(rl.ci_gate)
         training.reward_weights = weights
-        rows = [{"prompt": build_messages(r.source, r.instruction, r.history, TRAINED_FORMAT), "request_key": r.key} for r in requests]
+        rows = [{"prompt": build_messages(r.source, r.instruction, r.history, TRAINED_FORMAT, r.negative), "request_key": r.key}
+                for r in requests]  # fmt: skip
         with options_checked():
             trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=training, train_dataset=Dataset.from_list(rows),
                                   processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)  # fmt: skip
