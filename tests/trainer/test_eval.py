@@ -12,13 +12,13 @@ def test_eval_compares_base_with_an_adapter_and_reports_held_out_apart(cli, tiny
 
     adapter = export_adapter(tiny_run, tmp_path / "a.gguf").path
     out = tmp_path / "eval"
-    run = cli("eval", "--data", str(tiny_data["test"]), "--model", "base", "--model", f"base+{adapter}", "-o", str(out), "--threads", "1", timeout=300)
+    run = cli("eval", "--data", str(tiny_data["test"]), "--model", "base", "--model", f"base+{adapter}", "-o", str(out), "--threads", "1", "--no-real", timeout=300)
     assert run.code == 0, run.stderr
     assert run.stdout.startswith("Evaluation on") and "| base | held-out | 2 |" in run.stdout and "| base | seen | 2 |" in run.stdout
     assert "**held-out**: compliant / preserved / fluent per category" in run.stdout
     report = json.loads((out / "report.json").read_text())
     assert [model["name"] for model in report["models"]] == ["base", f"base+{adapter}"]
-    assert report["models"][0]["prompt_format"] == "fewshot-v1" and report["models"][1]["prompt_format"] == "diffchat-v1"
+    assert report["models"][0]["prompt_format"] == "fewshot-v1" and report["models"][1]["prompt_format"] == "diffchat-v2"
     held = report["summary"]["base"]["held-out"]["all"]
     assert held["n"] == 2 and 0.0 <= held["compliant"] <= 1.0 and 0.0 <= held["fluent"] <= 1.0
     assert (out / "eval.png").read_bytes()[:4] == b"\x89PNG"
@@ -45,7 +45,7 @@ def test_limit_spreads_over_the_file(tiny_data):
 def test_eval_with_an_image_model_adds_the_reward_metrics(cli, tiny_data, tiny_models, tmp_path):
     out = tmp_path / "eval"
     run = cli("eval", "--data", str(tiny_data["test"]), "--model", "base", "--limit", "2", "-o", str(out), "--threads", "1",
-              "--image-model", str(tiny_models["image"]), "--tiny-scorers", str(tiny_models["clip"]), timeout=300)  # fmt: skip
+              "--image-model", str(tiny_models["image"]), "--tiny-scorers", str(tiny_models["clip"]), "--no-real", timeout=300)  # fmt: skip
     assert run.code == 0, run.stderr
     assert "Reward metrics (images from" in run.stdout and "| model | split | n | aesthetic |" in run.stdout
     summary = json.loads((out / "rewards.json").read_text())["summary"]["base"]

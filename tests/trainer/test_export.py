@@ -18,7 +18,7 @@ TEXT = "a fisherman on a wooden pier with seagulls, golden hour, oil painting"
 def test_adapter_export_has_llama_cpp_metadata_and_generates(tiny_run, embedded_path):
     exported = export_adapter(tiny_run)
     assert exported.base_gguf == embedded_path
-    expected = {"general.type": "adapter", "adapter.type": "lora", "general.architecture": "llama", FORMAT_METADATA_KEY: "diffchat-v1"}
+    expected = {"general.type": "adapter", "adapter.type": "lora", "general.architecture": "llama", FORMAT_METADATA_KEY: "diffchat-v2"}
     for key, value in expected.items():
         assert read_gguf_string(exported.path, key) == value
     from gguf import GGUFReader
@@ -28,7 +28,7 @@ def test_adapter_export_has_llama_cpp_metadata_and_generates(tiny_run, embedded_
     names = {tensor.name for tensor in reader.tensors}
     assert "blk.0.attn_q.weight.lora_a" in names and "blk.29.ffn_down.weight.lora_b" in names and len(names) == 30 * 7 * 2
     checked = verify_gguf(exported)
-    assert checked.prompt_format == "diffchat-v1" and checked.target
+    assert checked.prompt_format == "diffchat-v2" and checked.target
 
 
 def _logit_deltas(hf_base, adapter_dir, adapter_gguf, embedded_path):
@@ -95,7 +95,7 @@ def test_a_full_run_cannot_be_exported_as_an_adapter(tmp_path):
 
 
 def test_prompt_format_key_is_added_to_a_full_gguf(embedded_path, tmp_path):
-    tagged = add_metadata(embedded_path, tmp_path / "tagged.gguf", {FORMAT_METADATA_KEY: "diffchat-v1"})
+    tagged = add_metadata(embedded_path, tmp_path / "tagged.gguf", {FORMAT_METADATA_KEY: "diffchat-v2"})
     assert read_gguf_string(tagged, FORMAT_METADATA_KEY) == "diffchat-v1"
     assert read_gguf_string(tagged, "tokenizer.chat_template") == read_gguf_string(embedded_path, "tokenizer.chat_template")
     assert verify_gguf(Exported(tagged)).target

@@ -105,8 +105,8 @@ def test_preferences_from_a_session_database_train_with_dpo(cli, tiny_run, tmp_p
     assert len(rows) == 2
     expected = build_messages("a cat on a sofa", "add a hat", [Turn("make it night", "a cat on a sofa, night")], TRAINED_FORMAT)
     assert rows[0]["prompt"] == expected
-    assert rows[0]["chosen"] == [{"role": "assistant", "content": "a cat on a sofa, night, a red hat"}]
-    assert {row["rejected"][0]["content"] for row in rows} == {"a cat on a sofa, night, a hat hat hat", "a cat on a sofa, night, add a hat"}
+    assert rows[0]["chosen"] == [{"role": "assistant", "content": "+ a red hat"}]  # what the model says: a script
+    assert {row["rejected"][0]["content"] for row in rows} == {"+ a hat hat hat", "+ add a hat"}
 
     assert cli("data", "prefs", "--session", str(other), "-o", str(tmp_path / "none.jsonl")).code == 2
     out = run_rl("dpo", tiny_run, prefs, tmp_path / "prefs-run", "--max_steps", "1", "--max_length", "128")

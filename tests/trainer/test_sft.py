@@ -21,7 +21,7 @@ def test_a_real_lora_run_leaves_adapter_checkpoints_and_loss_plot(tiny_run, hf_b
     assert (tiny_run / "checkpoint-1").is_dir() and (tiny_run / "checkpoint-2").is_dir()
     assert (tiny_run / "loss.png").read_bytes()[:4] == b"\x89PNG"
     info = json.loads((tiny_run / RUN_INFO).read_text())
-    assert info["method"] == "lora" and info["prompt_format"] == "diffchat-v1"
+    assert info["method"] == "lora" and info["prompt_format"] == "diffchat-v2"
     assert info["base"] == str(hf_base) and info["base_gguf"].endswith(".gguf")
     adapter = json.loads((tiny_run / "adapter_config.json").read_text())
     assert set(adapter["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
@@ -30,12 +30,12 @@ def test_a_real_lora_run_leaves_adapter_checkpoints_and_loss_plot(tiny_run, hf_b
 
 
 def test_rows_are_prompt_completion_in_the_trained_format(tiny_data):
-    from diffchat_tui.core.prompting import SYSTEM_TEXT
+    from diffchat_tui.core.prompting import SCRIPT_SYSTEM_TEXT
 
     rows, held = load_rows(str(tiny_data["test"]), drop_heldout=True)
     assert held == 2 and len(rows) == 2
     row = rows[0]
-    assert row["prompt"][0] == {"role": "system", "content": SYSTEM_TEXT}
+    assert row["prompt"][0] == {"role": "system", "content": SCRIPT_SYSTEM_TEXT}
     assert row["prompt"][-1]["role"] == "user" and row["completion"][0]["role"] == "assistant"
 
 

@@ -18,7 +18,8 @@ METRICS = ("aesthetic", "preference", "image_cosine", "integrity")
 
 def reward_summary(report, model: RewardModel, threshold: float, progress: Callable[[str, int, int], None] = lambda *a: None) -> dict:
     """{model: {split: {metric: mean, 'ci_pass': share with integrity ≥ τ, 'n': count}}}."""
-    requests = [Request.from_record(record) for record in report.records]
+    requests = [Request(item.source, item.instruction, tuple(item.history), reference=item.reference, negative=item.negative)
+                for item in report.records]  # fmt: skip
     out: dict[str, dict[str, dict]] = {}
     for result in report.results:
         per_split: dict[str, dict[str, list[float]]] = {}
