@@ -125,3 +125,50 @@ def test_the_prefix_cache_can_be_turned_off(temp_home):
     engine = LlamaCppEngine(resolve_llm("embedded"), prefix_cache=False)
     assert Editor(engine).edit("a red barn", "make it autumn").target
     assert not (temp_home / "cache" / "kv").exists()
+
+
+class ScriptedEngine(GarbageEngine):
+    """Fault injection: a script-layout model whose answers are given in advance, one per try."""
+
+    declared_format = "diffchat-v2"
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.asked = 0
+
+    def stream(self, messages, **options):
+        self.asked += 1
+        yield self.answers.pop(0) if self.answers else "???"
+
+
+def test_a_script_that_does_not_apply_is_asked_for_again():
+    engine = ScriptedEngine("Sure! Here you go", "- the giraffe", "+ a red hat")
+    warnings = []
+    result = Editor(engine, warn=warnings.append).edit("a cat on a sofa", "add a red hat")
+    assert result.target == "a cat on a sofa, a red hat" and result.script == "+ a red hat"
+    assert engine.asked == 3 and warnings == []
+
+
+def test_when_no_try_applies_the_prompt_is_kept_with_a_warning():
+    engine = ScriptedEngine("- the giraffe", "gibberish", "~ only one side")
+    warnings = []
+    result = Editor(engine, GenerationOptions(retries=2), warn=warnings.append).edit("a cat on a sofa", "remove the giraffe")
+    assert result.target == "a cat on a sofa" and result.problems
+    assert engine.asked == 3 and "the prompt is unchanged" in warnings[0]
+
+
+def test_part_of_a_script_applies_with_a_warning():
+    engine = ScriptedEngine("+ a hat\n- the giraffe", "+ a hat\n- the giraffe", "+ a hat\n- the giraffe")
+    warnings = []
+    result = Editor(engine, warn=warnings.append).edit("a cat", "add a hat, lose the giraffe")
+    assert result.target == "a cat, a hat" and result.script == "+ a hat"
+    assert "part of the edit could not be applied" in warnings[0]
+
+
+def test_a_negative_prompt_request_changes_the_negative_prompt():
+    engine = ScriptedEngine("!+ text, watermark")
+    result = Editor(engine).edit("a cat", "no text or watermarks", negative="lowres")
+    assert (result.target, result.negative) == ("a cat", "lowres, text, watermark")
+    follow = ScriptedEngine("!- text")
+    again = Editor(follow).edit("a cat", "text is fine", [result.turn], negative="lowres")
+    assert again.negative == "lowres, watermark"
