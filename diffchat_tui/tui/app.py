@@ -66,7 +66,7 @@ class DiffchatApp(App[None]):
     def editor(self) -> Editor:
         if self._editor is None:
             llm = self.settings.llm
-            engine = self._llm or make_llm_engine(llm)
+            engine = self._llm or make_llm_engine(llm, notice=lambda message: self.notify(message, timeout=15))
             # notify is thread-safe, and warnings come from worker threads.
             editor = Editor(engine, GenerationOptions.from_settings(llm), warn=lambda message: self.notify(message, severity="warning"))
             editor.load()
