@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Optional
 import typer
 
 from diffchat_tui.cli import imaging, options
-from diffchat_tui.cli.output import fail, warn
+from diffchat_tui.cli.output import fail, note, warn
 from diffchat_tui.core.errors import BadInput, GenerationError, ModelError
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text, decode_utf8
 
@@ -115,7 +115,7 @@ def edit(
     generation = GenerationOptions.from_settings(settings)
 
     if batch is not None:
-        editor = Editor(make_llm_engine(settings), generation, warn)
+        editor = Editor(make_llm_engine(settings, notice=note), generation, warn)
         with _open_input(batch) as stream:
             failed = run_batch(editor, stream, str(batch), candidates)
         if failed:
@@ -124,9 +124,10 @@ def edit(
 
     instruction_texts = [_field(text, "instruction", MAX_INSTRUCTION_CHARS) for text in instructions or []]
     start = _starting_point(source, image, image_settings.caption_model)
-    editor = Editor(make_llm_engine(settings), generation, warn)
+    editor = Editor(make_llm_engine(settings, notice=note), generation, warn)
     turns = run_turns(editor, start.prompt, instruction_texts, candidates, image_settings.negative_prompt)
     final = turns[-1][0]
+    warn_if_chunk_crossed(start.prompt, final.target)
     image_settings = image_settings.model_copy(update={"negative_prompt": final.negative})  # "no text" edits it
     rendered = render_error = None
     if render is not None:
@@ -190,12 +191,26 @@ def _open_input(path: Path) -> BinaryIO:
 
 
 def _record(result: EditResult, **extra: Any) -> dict[str, Any]:
+    from diffchat_tui.core.clip_tokens import count_tokens
+
     record = {**extra, "source": result.source, "instruction": result.instruction, "target": result.target}
     if result.negative:
         record["negative"] = result.negative
     if result.script:
         record["script"] = result.script
+    record["clip_tokens"] = count_tokens(result.target).as_json()
     return record | {"model": result.model, "timings": result.timings.rounded()}
+
+
+def warn_if_chunk_crossed(before: str, after: str) -> None:
+    """SD reads 75 CLIP tokens a chunk: say so when an edit pushes words into a new chunk (nothing is cut)."""
+    if len(after.split()) < 40:  # far from 75 tokens: not worth loading the tokenizer
+        return
+    from diffchat_tui.core.clip_tokens import CHUNK, count_tokens
+
+    old, new = count_tokens(before), count_tokens(after)
+    if len(new.chunks) > len(old.chunks):
+        warn(f"the prompt is now {new.total} CLIP tokens: words past the {CHUNK}th start chunk {len(new.chunks)} ({new.label})")
 
 
 def _emit(obj: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from diffchat_tui.tui.screens.candidates import CandidatesScreen
 from diffchat_tui.tui.screens.tree import TreeScreen
 from diffchat_tui.tui.widgets.params_bar import BAR_FIELDS, ParamsBar
 from diffchat_tui.tui.widgets.preview import PreviewPane
+from diffchat_tui.tui.widgets.token_meter import TokenMeter
 from diffchat_tui.tui.widgets.turn_log import TurnLog
 
 FIRST_HINT = "Type a Stable Diffusion prompt to start (or /open PATH for a picture)"
@@ -71,7 +72,9 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="chat"):
                 yield TurnLog(id="turns")
-                yield Label("current prompt — edit it by hand, ctrl+s keeps the edit", id="prompt-label")
+                with Horizontal(id="prompt-row"):
+                    yield Label("current prompt — edit it by hand, ctrl+s keeps the edit", id="prompt-label")
+                    yield TokenMeter(id="tokens")
                 yield TextArea(id="prompt", soft_wrap=True, show_line_numbers=False)
                 yield Input(placeholder=FIRST_HINT, id="instruction", max_length=2000)
             with Vertical(id="side"):
@@ -106,6 +109,8 @@ class MainScreen(Screen[None]):
         current = self.session.current
         self.query_one(TurnLog).show(self.session.tree.turn_log())
         self.query_one("#prompt", TextArea).text = current.prompt if current else ""
+        parent = self.session.tree.nodes.get(current.parent_id) if current and current.parent_id is not None else None
+        self.query_one(TokenMeter).show(current.prompt if current else "", parent.prompt if parent else None)
         self.query_one("#instruction", Input).placeholder = NEXT_HINT if current else FIRST_HINT
         preview = self.query_one(PreviewPane)
         if current is None:
