@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from diffchat_tui.config import Settings
+from diffchat_tui.core.errors import BadInput
 from diffchat_tui.engines.editor import Editor, GenerationOptions
 from diffchat_tui.engines.factory import make_image_engine, make_llm_engine
 from diffchat_tui.engines.image import ImageEngine
@@ -104,8 +105,34 @@ class DiffchatApp(App[None]):
         yield SystemCommand("Edit tree", "Jump to any version", main.action_tree)
 
 
+MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
+
+
+def _is_key(key: str) -> bool:
+    """Whether textual can ever send this key: modifiers, then one key name or printable character."""
+    from textual.keys import KEY_NAME_REPLACEMENTS, Keys, key_to_character
+
+    *modifiers, name = key.split("+") if key != "+" else ["+"]
+    names = {value.value.split("+")[-1] for value in Keys} | set(KEY_NAME_REPLACEMENTS.values())
+    known = name in names or (len(name) == 1 and name.isprintable()) or key_to_character(name) is not None
+    return bool(name) and known and all(modifier in MODIFIERS for modifier in modifiers)
+
+
+def check_keymap(keys: dict[str, str]) -> None:
+    """Refuse `[ui.keys]` entries that would be ignored silently: an unknown id, or a key that does not exist."""
+    bindings = [*DiffchatApp.BINDINGS, *MainScreen.BINDINGS, *HelpScreen.BINDINGS]
+    known = sorted({binding.id for binding in bindings if isinstance(binding, Binding) and binding.id})
+    for binding_id, spec in keys.items():
+        if binding_id not in known:
+            raise BadInput(f"[ui.keys]: no key has the id {binding_id!r}; the ids are {', '.join(known)}")
+        for key in spec.split(","):
+            if not _is_key(key.strip()):
+                raise BadInput(f"[ui.keys] {binding_id} = {spec!r}: {key.strip()!r} is not a key (e.g. ctrl+u, f5, shift+tab)")
+
+
 def run_tui(settings: Settings, options: LaunchOptions) -> None:
     """Open the app. textual-image must be imported before App.run() so it can ask the terminal."""
+    check_keymap(settings.ui.keys)
     if settings.ui.image_protocol != "off":
         image_widget_class(settings.ui.image_protocol)
     DiffchatApp(settings, options).run()
