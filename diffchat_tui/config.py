@@ -31,6 +31,8 @@ class LLMSettings(BaseModel):
     """OpenAI-compatible server (llama-server, vLLM, Ollama); when set, no local model is loaded."""
     url_model: str | None = None
     """Model name sent to the server; the server's default when unset."""
+    url_timeout: float = Field(60.0, gt=0, le=3600)
+    """Seconds to wait for the server's next bytes (the first token included) before giving up; never retried."""
     prompt_format: Literal["auto", "fewshot-v1", "diffchat-v1", "diffchat-v2"] = "auto"
     """`auto` uses what the model declares in its GGUF metadata."""
     beautify: bool = True

@@ -14,7 +14,7 @@ from diffchat_tui.engines.models import resolve_llm
 def make_llm_engine(settings: LLMSettings) -> LLMEngine:
     """The engine the settings ask for: an HTTP server when a URL is set, else llama.cpp in-process."""
     if settings.url:
-        return OpenAIHTTPEngine(settings.url, model=settings.url_model)
+        return OpenAIHTTPEngine(settings.url, model=settings.url_model, timeout=settings.url_timeout)
     return LlamaCppEngine(
         resolve_llm(settings.model, settings.lora),
         n_ctx=settings.n_ctx,
