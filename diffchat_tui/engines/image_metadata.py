@@ -85,8 +85,9 @@ def _sd_parsers_params(found: Any) -> dict[str, str]:
         values = sampler.parameters
         params["Sampler"] = str(sampler.name)
         for key, label in (("steps", "Steps"), ("cfg_scale", "CFG scale"), ("seed", "Seed")):
-            if values.get(key) is not None:
-                params[label] = str(values[key])
+            value = values.get(key, found.metadata.get(key))  # NovelAI's steps stay in the metadata
+            if value is not None:
+                params[label] = str(value)
         if sampler.model is not None and sampler.model.name:
             params["Model"] = str(sampler.model.name)
     width, height = found.metadata.get("width"), found.metadata.get("height")
