@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from diffchat_tui.core.errors import ModelError
 from diffchat_tui.engines.llm import ContextOverflow
 
-
 # What the openai client raises on an answer that is not the API's: a web page, bytes that are not UTF-8,
 # an SSE event cut in half. None of it is a crash; all of it means "this is not an OpenAI server".
 NOT_THE_API = (ValueError, AttributeError, TypeError, KeyError, IndexError)

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from diffchat_tui.core.session import EditTree
+from diffchat_tui.core.session import EditTree, creation_order
 from diffchat_tui.store.sessions import SessionStore
 
 
@@ -30,7 +30,7 @@ def export_session(store: SessionStore, session_id: int, folder: Path | None = N
 def export_tree(tree: EditTree, session_id: int, folder: Path) -> tuple[Path, Path]:
     """The same from memory: what the TUI exports, including versions the store could not save yet."""
     folder.mkdir(parents=True, exist_ok=True)
-    nodes = sorted(tree.nodes.values(), key=lambda node: node.id)
+    nodes = sorted(tree.nodes.values(), key=creation_order)
     lines = [f"# diffchat session {session_id}", ""]
     for node in nodes:
         heading = node.instruction if node.kind == "edit" else {"source": "prompt", "manual": "edited by hand"}[node.kind]

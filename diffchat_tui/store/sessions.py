@@ -66,7 +66,7 @@ class SessionInfo:
 class SessionStore:
     """One SQLite database in WAL mode; each write is its own committed transaction."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.folder = folder or paths.data_dir()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / DB_NAME
@@ -75,7 +75,7 @@ class SessionStore:
             # The TUI writes from worker threads; sqlite3 serialises, and every call commits.
             self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self.db.row_factory = sqlite3.Row
-            self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # wait for another process's write lock
+            self.db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")  # wait for another process's write lock
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tui.conftest import tui_settings  # noqa: F401 - the TUI's settings fixture, for the store-fault TUI test
+
 
 def assert_one_line_error(run, code: int = 2, says: str = "") -> str:
     """Exit `code`, no traceback, and exactly one `diffchat: error:` line on stderr (warnings may come before it)."""
