@@ -39,11 +39,11 @@ def remount_ro(where: Path) -> None:
 
 
 def fill(folder: Path) -> None:
-    """Write until the filesystem is full."""
-    with open(folder / "filler", "wb") as handle:
-        try:
+    """Write until the filesystem is full (it may be already)."""
+    try:
+        with open(folder / "filler", "wb") as handle:
             while True:
                 handle.write(b"\0" * 4096)
                 handle.flush()
-        except OSError:
-            pass
+    except OSError:
+        pass

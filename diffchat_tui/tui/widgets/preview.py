@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 from collections.abc import Iterator
@@ -15,9 +16,12 @@ PROTOCOL_WIDGETS = {"kitty": "TGPImage", "sixel": "SixelImage", "halfcell": "Hal
 
 
 @contextlib.contextmanager
-def tmux_pane_title_kept() -> Iterator[None]:
-    """textual-image probes for kitty graphics with an APC sequence (`ESC _ Gi=...;AAAA ESC \\`), which tmux
-    without passthrough takes as the pane title: put the title back afterwards."""
+def terminal_probe_tidied() -> Iterator[None]:
+    """Around textual-image's import, which probes the terminal. Its kitty probe is an APC sequence
+    (`ESC _ Gi=...;AAAA ESC \\`) that tmux without passthrough takes as the pane title: the title is put
+    back. A terminal that does not answer makes it log a warning with a traceback: it falls back to a
+    default cell size, which is no news to the user."""
+    logging.getLogger("textual_image").setLevel(logging.ERROR)
     if not os.environ.get("TMUX"):
         yield
         return
@@ -38,7 +42,7 @@ def image_widget_class(protocol: str):
     if protocol == "off":
         return None
     try:  # it asks the terminal for its cell size on import; odd terminals make that fail
-        with tmux_pane_title_kept():
+        with terminal_probe_tidied():
             from textual_image import widget
     except Exception:  # noqa: BLE001 - any failure there means: no pictures, keep working
         return None
