@@ -173,6 +173,8 @@ def edit(
             )
         except DiffchatError as exc:  # the prompt is made, and still worth having
             render_error = exc
+        except Exception as exc:  # noqa: BLE001 - whatever the pipeline raises, the prompt is printed first
+            render_error = DiffchatError(f"render failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}")
     _print_turns(turns, len(instruction_texts) > 1, candidates > 1, as_json, render if rendered else None, rendered)
     if rendered is not None and show:
         imaging.show_image(rendered.image, preview or all_settings.ui.image_protocol)
