@@ -18,10 +18,18 @@ def concrete_seed(seed: int) -> int:
     return random.randrange(MAX_SEED + 1) if seed == RANDOM_SEED else seed
 
 
-def seed_from_metadata(value: int) -> tuple[int, str | None]:
+def seed_from_metadata(value: int, what: str = "the picture's seed") -> tuple[int, str | None]:
     """A seed another tool wrote (some write 64-bit seeds): kept when in range, else reduced modulo 2^32,
     with a warning that says so. -1 (A1111's "random") stays -1, to be resolved when used."""
     if value == RANDOM_SEED or 0 <= value <= MAX_SEED:
         return value, None
     reduced = value % (MAX_SEED + 1)
-    return reduced, f"the picture's seed {value} is outside 0..{MAX_SEED}; using {reduced} (it modulo 2^32)"
+    return reduced, f"{what} {value} is outside 0..{MAX_SEED}; using {reduced} (it modulo 2^32)"
+
+
+def next_render_seed(typed: int, locked: bool) -> tuple[int, str | None]:
+    """The TUI's seed for the next render: a fresh one when the seed is not locked (or is -1), else the
+    typed seed, reduced into range with a warning when it is outside."""
+    if not locked or typed == RANDOM_SEED:
+        return concrete_seed(RANDOM_SEED), None
+    return seed_from_metadata(typed, "seed")

@@ -36,6 +36,7 @@ class LiveSession:
         self._next_temporary_id = -1
         self.save_error: str | None = None
         """Why the last write failed, while some are still waiting; None when everything is on disk."""
+        self._told_error: str | None = None
 
     @classmethod
     def new(cls, store: SessionStore) -> LiveSession:
@@ -66,6 +67,17 @@ class LiveSession:
             self._pending.pop(0)
         self.save_error = None
         return True
+
+    def saving_news(self) -> str | None:
+        """What the user has not been told about saving yet: a write refused (once per reason), or
+        everything saved again after that; None when there is no news."""
+        news = None
+        if self.save_error and self.save_error != self._told_error:
+            news = f"not saved: {self.save_error} — kept in memory and retried; ctrl+e exports them"
+        elif not self.save_error and self._told_error:
+            news = "saved: every version is on disk again"
+        self._told_error = self.save_error
+        return news
 
     def _add_node(self, node: Node, move_cursor: bool = True) -> Node:
         """Into the tree now (with a temporary id); into the store now or, if it fails, when flush() can."""

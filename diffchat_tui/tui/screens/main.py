@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Label, TextArea
 
 from diffchat_tui.core.errors import DiffchatError
 from diffchat_tui.core.prompting import Turn
-from diffchat_tui.core.seeds import MAX_SEED, RANDOM_SEED, concrete_seed, seed_from_metadata
+from diffchat_tui.core.seeds import next_render_seed
 from diffchat_tui.core.session import EditTree, Node, NodeKind
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text
 from diffchat_tui.engines.caption import Captioner, ImagePrompt, prompt_from_image
@@ -57,7 +57,6 @@ class MainScreen(Screen[None]):
         self.render_cancel = threading.Event()
         self.open_cancel = threading.Event()
         self.busy = False
-        self.told_save_error: str | None = None
 
     @property
     def edit_tree(self) -> EditTree:
@@ -102,13 +101,9 @@ class MainScreen(Screen[None]):
     # --- saving: the store may refuse (disk full, locked, damaged); the versions stay in memory meanwhile ---
 
     def report_saving(self) -> None:
-        """Tell the user once when versions cannot be saved, and once when they finally are."""
-        error = self.session.save_error if self.session is not None else None
-        if error and error != self.told_save_error:
-            self.notify(f"not saved: {error} — kept in memory and retried; ctrl+e exports them", severity="error", timeout=15)
-        elif not error and self.told_save_error:
-            self.notify("saved: every version is on disk again")
-        self.told_save_error = error
+        news = self.session.saving_news() if self.session is not None else None
+        if news:
+            self.notify(news, severity="error" if news.startswith("not saved") else "information", timeout=15)
 
     def retry_saving(self) -> None:
         if self.session is not None and self.session.unsaved:
@@ -198,13 +193,12 @@ class MainScreen(Screen[None]):
     def render_params(self) -> dict:
         bar = self.query_one(ParamsBar)
         params = bar.values()
-        if not bar.seed_locked or params["seed"] == RANDOM_SEED:
-            params["seed"] = concrete_seed(RANDOM_SEED)
-            bar.set_seed(params["seed"])
-        elif not 0 <= params["seed"] <= MAX_SEED:  # typed, or from a picture: torch overflows from 2^63
-            params["seed"], warning = seed_from_metadata(params["seed"])
-            self.notify(str(warning).replace("the picture's seed", "seed"), severity="warning")
-            bar.set_seed(params["seed"])
+        seed, warning = next_render_seed(params["seed"], bar.seed_locked)
+        if seed != params["seed"]:
+            params["seed"] = seed
+            bar.set_seed(seed)
+        if warning:
+            self.notify(warning, severity="warning")
         return params
 
     # --- workers: each starts on the UI thread, blocks in a thread, and hands its result back to the UI thread ---
