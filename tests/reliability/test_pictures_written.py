@@ -107,3 +107,12 @@ def test_render_onto_a_read_only_filesystem_is_one_line(cli, tmp_path, tiny_mode
             save_png(result, folder / "x.png")
         assert caught.value.__suppress_context__ and "\n" not in str(caught.value)  # one error, not two chained
         assert list(folder.iterdir()) == []
+
+
+def test_the_tuis_next_seed_is_always_in_range():
+    from diffchat_tui.core.seeds import next_render_seed
+
+    assert next_render_seed(7, locked=True) == (7, None)
+    assert 0 <= next_render_seed(-1, locked=True)[0] <= MAX_SEED
+    seed, warning = next_render_seed(HUGE_SEED, locked=True)
+    assert seed == HUGE_SEED % 2**32 and "modulo" in warning

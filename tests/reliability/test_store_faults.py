@@ -167,3 +167,15 @@ def test_image_paths_survive_a_moved_home(temp_home, tmp_path):
 
 def test_busy_timeout_is_set(temp_home):
     assert SessionStore().db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+
+def test_saving_news_is_told_once_each_way(temp_home):
+    store, disk = full_disk_store()
+    session = LiveSession.new(store)
+    assert session.saving_news() is None
+    disk.full = True
+    session.add_source("a cat")
+    assert FULL in session.saving_news() and session.saving_news() is None  # once, not at every refresh
+    disk.full = False
+    session.flush()
+    assert session.saving_news().startswith("saved") and session.saving_news() is None
