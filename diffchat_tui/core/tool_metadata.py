@@ -32,6 +32,8 @@ def read_info(chunks: dict[str, str]) -> GenerationInfo | None:
     parameters = chunks.get(PARAMETERS_CHUNK) or chunks.get(USER_COMMENT)
     if parameters:
         info = _from_json_text(parameters) if parameters.lstrip().startswith("{") else parse_parameters(parameters)
+        if info is not None and not info.params and PARAMETERS_CHUNK not in chunks:
+            info = None  # a camera's or an editor's UserComment is a remark, not a prompt: A1111 text has its Key: value line
     if info is None and chunks.get("prompt"):
         info = comfyui(chunks["prompt"])
     if info is None:

@@ -49,3 +49,9 @@ def test_a_cyclic_comfyui_picture_is_one_line(cli, tmp_path):
     cycle = {"1": {"class_type": "KSampler", "inputs": {"seed": 1, "positive": ["1", 0]}}, "2": "not a node"}
     run = cli("info", str(write(tmp_path / "c.png", cycle)))
     assert_one_line_error(run, says="carries no generation metadata")
+
+
+def test_a_cameras_user_comment_is_not_taken_for_a_prompt():
+    from diffchat_tui.core.tool_metadata import USER_COMMENT, read_info
+
+    assert read_info({USER_COMMENT: "Holiday at the sea"}) is None
