@@ -15,6 +15,7 @@ from pydantic_settings import (
 
 from diffchat_tui import paths
 from diffchat_tui.core.errors import BadInput
+from diffchat_tui.core.seeds import MAX_SEED
 
 
 class LLMSettings(BaseModel):
@@ -30,6 +31,8 @@ class LLMSettings(BaseModel):
     """OpenAI-compatible server (llama-server, vLLM, Ollama); when set, no local model is loaded."""
     url_model: str | None = None
     """Model name sent to the server; the server's default when unset."""
+    url_timeout: float = Field(60.0, gt=0, le=3600)
+    """Seconds to wait for the server's next bytes (the first token included) before giving up; never retried."""
     prompt_format: Literal["auto", "fewshot-v1", "diffchat-v1", "diffchat-v2"] = "auto"
     """`auto` uses what the model declares in its GGUF metadata."""
     beautify: bool = True
@@ -40,7 +43,8 @@ class LLMSettings(BaseModel):
     """0 is greedy: the same input gives the same prompt."""
     candidate_temperature: float = Field(0.8, ge=0.0, le=2.0)
     """Used for the extra candidates of `-n`, which must differ from the first."""
-    seed: int = 0
+    seed: int = Field(0, ge=-1, le=MAX_SEED)
+    """-1 picks one per run (and the pictures record the one picked)."""
     max_tokens: int = Field(96, ge=8, le=1024)
     n_ctx: int = Field(2048, ge=512)
     n_threads: int | None = Field(None, ge=1)
@@ -126,11 +130,18 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     """Read the settings, turning a broken file or variable into one line the user can act on."""
+    file = paths.config_file()
+    if file.exists() and not file.is_file():
+        raise BadInput(f"{file} is not a file; settings go in a TOML file there")
     try:
         return Settings()
     except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{paths.config_file()}: not valid TOML ({exc})") from None
+        raise BadInput(f"{file}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{file} is not valid UTF-8 (byte {exc.start}); TOML files are UTF-8") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read {file}: {exc.strerror or exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise BadInput(f"bad setting {where}: {first['msg']} (in {paths.config_file()} or DIFFCHAT_*)") from None
+        raise BadInput(f"bad setting {where}: {first['msg']} (in {file} or DIFFCHAT_*)") from None

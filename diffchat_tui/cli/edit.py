@@ -12,15 +12,30 @@ import typer
 
 from diffchat_tui.cli import imaging, options
 from diffchat_tui.cli.output import fail, note, warn
-from diffchat_tui.core.errors import BadInput, GenerationError, ModelError
-from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text, decode_utf8
+from diffchat_tui.core.errors import BadInput, DiffchatError, GenerationError, ModelError
+from diffchat_tui.core.seeds import concrete_seed
+from diffchat_tui.core.text import (
+    MAX_INSTRUCTION_CHARS,
+    MAX_SOURCE_CHARS,
+    clean_user_text,
+    decode_utf8,
+    read_bounded,
+    read_lines_bounded,
+)
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from diffchat_tui.config import ImageSettings
+    from diffchat_tui.core.infotext import GenerationInfo
     from diffchat_tui.core.prompting import Turn
     from diffchat_tui.engines.editor import Editor, EditResult
     from diffchat_tui.engines.image import RenderResult
+
+MAX_STDIN_BYTES = 4 * MAX_SOURCE_CHARS
+"""A source read from stdin is cut to MAX_SOURCE_CHARS anyway; four bytes a character is UTF-8's most."""
+MAX_BATCH_LINE_BYTES = 64 * 1024
+"""A batch line holds a source, an instruction and a negative prompt: a few KB even JSON-escaped."""
 
 EXAMPLES = """
 Examples:
@@ -67,7 +82,8 @@ def edit(
         Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="0 (the default) is greedy.")
     ] = None,
     seed: Annotated[
-        Optional[int], typer.Option("--seed", help="Sampling seed, and the render's (else the --image's own).")
+        Optional[int],
+        typer.Option("--seed", **options.SEED_RANGE, help="Sampling seed, and the render's (else the --image's own); -1 picks one."),
     ] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=8, max=1024, help="Answer length cap.")] = None,
     no_beautify: Annotated[
@@ -112,6 +128,9 @@ def edit(
         all_settings.image, size=size, no_metadata=no_metadata, model=image_model, caption_model=caption_model,
         steps=steps, cfg_scale=cfg, negative_prompt=negative, sampler=sampler, strength=strength,
     )
+    settings.seed = concrete_seed(settings.seed)  # -1: one seed for the whole run, and the one the PNG records
+    if negative is not None:
+        image_settings.negative_prompt = _field(negative, "--negative", MAX_SOURCE_CHARS, multiline=True, empty_ok=True)
     generation = GenerationOptions.from_settings(settings)
 
     if batch is not None:
@@ -122,8 +141,15 @@ def edit(
             raise typer.Exit(2)
         return
 
+    if render is not None:
+        from diffchat_tui.engines.image_files import check_writable
+
+        check_writable(render)  # before the model loads: a bad --render must not cost the edit
     instruction_texts = [_field(text, "instruction", MAX_INSTRUCTION_CHARS) for text in instructions or []]
     start = _starting_point(source, image, image_settings.caption_model)
+    if start.info is not None:
+        flags = {"negative_prompt": negative, "steps": steps, "cfg_scale": cfg, "sampler": sampler, "width": size, "height": size}
+        image_settings = _carry_over(image_settings, start.info, {key for key, value in flags.items() if value is not None})
     editor = Editor(make_llm_engine(settings, notice=note), generation, warn)
     turns = run_turns(editor, start.prompt, instruction_texts, candidates, image_settings.negative_prompt)
     final = turns[-1][0]
@@ -146,13 +172,15 @@ def edit(
             rendered = imaging.render_to_file(
                 image_settings, final.target, render, seed=render_seed, init_image=start.image, diffchat=own
             )
-        except ModelError as exc:  # the prompt is still worth having
+        except DiffchatError as exc:  # the prompt is made, and still worth having
             render_error = exc
+        except Exception as exc:  # noqa: BLE001 - whatever the pipeline raises, the prompt is printed first
+            render_error = DiffchatError(f"render failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}")
     _print_turns(turns, len(instruction_texts) > 1, candidates > 1, as_json, render if rendered else None, rendered)
     if rendered is not None and show:
         imaging.show_image(rendered.image, preview or all_settings.ui.image_protocol)
     if render_error is not None:
-        fail(str(render_error), 1)
+        fail(str(render_error), 1 if isinstance(render_error, ModelError) else render_error.exit_code)
 
 
 @dataclass
@@ -160,6 +188,8 @@ class StartingPoint:
     prompt: str
     image: Image | None = None
     seed: int | None = None
+    info: GenerationInfo | None = None
+    """The picture's own metadata, when it had some: its render settings carry over."""
 
 
 def _starting_point(source: str | None, image: Path | None, caption_model: str) -> StartingPoint:
@@ -169,12 +199,54 @@ def _starting_point(source: str | None, image: Path | None, caption_model: str) 
 
         found = prompt_from_image(image, Captioner(caption_model))
         print(f"diffchat: source prompt from {found.how}", file=sys.stderr)
-        return StartingPoint(found.prompt, found.image, found.seed)
-    raw = decode_utf8(sys.stdin.buffer.read(), "stdin") if source == "-" else source
+        for message in found.warnings:
+            warn(message)
+        return StartingPoint(found.prompt, found.image, found.seed, found.info)
+    raw = source
+    if source == "-":
+        raw, more = read_bounded(sys.stdin.buffer, MAX_STDIN_BYTES, "stdin")
+        if more:
+            warn(f"stdin: more than {MAX_STDIN_BYTES} bytes; read the first {MAX_STDIN_BYTES}")
     return StartingPoint(_field(raw or "", "source", MAX_SOURCE_CHARS, multiline=True))
 
 
-def _field(raw: str, what: str, max_chars: int, multiline: bool = False) -> str:
+def _carry_over(settings: ImageSettings, info: GenerationInfo, flagged: set[str]) -> ImageSettings:
+    """The picture's negative prompt, steps, CFG, sampler and size, where no flag says otherwise; a value
+    outside what diffchat can render is left out with a warning."""
+    from pydantic import ValidationError
+
+    from diffchat_tui.engines.image import SAMPLERS
+
+    found: dict[str, object] = {"negative_prompt": info.negative_prompt or None, "steps": info.get_int("Steps"),
+                                "cfg_scale": info.get_float("CFG scale")}  # fmt: skip
+    sampler = info.params.get("Sampler")
+    if sampler:
+        karras = f"{sampler} Karras" if info.params.get("Schedule type", "").lower() == "karras" else sampler
+        if karras in SAMPLERS or sampler in SAMPLERS:
+            found["sampler"] = karras if karras in SAMPLERS else sampler
+        elif "sampler" not in flagged:
+            warn(f"the picture's sampler {sampler!r} is not one diffchat has; using the model's own")
+    size = info.params.get("Size", "")
+    if "x" in size:
+        width, _, height = size.partition("x")
+        if width.strip().isdigit() and height.strip().isdigit():
+            found |= {"width": int(width), "height": int(height)}
+    kept = {}
+    for key, value in found.items():
+        if value is None or key in flagged:
+            continue
+        try:
+            settings.model_validate(settings.model_dump() | {key: value})
+        except ValidationError:
+            warn(f"the picture's {key.replace('_', ' ')} {value!r} is outside what diffchat renders; left out")
+            continue
+        kept[key] = value
+    return settings.model_copy(update=kept)
+
+
+def _field(raw: str, what: str, max_chars: int, multiline: bool = False, empty_ok: bool = False) -> str:
+    if empty_ok and not raw.strip():
+        return ""
     cleaned = clean_user_text(raw, what, max_chars, multiline=multiline)
     for message in cleaned.warnings:
         warn(message)
@@ -278,13 +350,24 @@ def _record_fields(record: dict[str, Any], number: int) -> tuple[str, str, str]:
 
 
 def run_batch(editor: Editor, stream: BinaryIO, name: str, count: int) -> int:
-    """Edit every line with one model load; bad lines are reported and skipped. Returns how many failed."""
-    failed = 0
-    for number, data in enumerate(stream, start=1):
-        if not data.strip():
+    """Edit every line with one model load; bad lines are reported and skipped. Returns how many failed.
+
+    A line is read with a bound (MAX_BATCH_LINE_BYTES), so an endless one cannot exhaust memory.
+    """
+    failed = answered = 0
+    for number, data, too_long in read_lines_bounded(stream, MAX_BATCH_LINE_BYTES):
+        if too_long is None:
+            failed += 1
+            print(f"diffchat: {name}:{number}: an endless line; the rest of the input was not read", file=sys.stderr)
+            _emit({"id": None, "line": number, "error": "an endless line; the rest of the input was not read"})
+            break
+        if not too_long and not data.strip():
             continue
+        answered += 1
         record_id = None
         try:
+            if too_long:
+                raise BadInput(f"longer than {MAX_BATCH_LINE_BYTES} bytes; not an edit")
             record = _parse_line(data)
             record_id = record.get("id")
             source, instruction, negative = _record_fields(record, number)
@@ -296,4 +379,6 @@ def run_batch(editor: Editor, stream: BinaryIO, name: str, count: int) -> int:
             continue
         extra = {"candidates": [result.target for result in results]} if count > 1 else {}
         _emit(_record(results[0], id=record_id, line=number, **extra))
+    if not answered:
+        raise BadInput(f"{name} holds no edits (one JSON object a line)")
     return failed

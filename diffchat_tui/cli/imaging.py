@@ -53,8 +53,11 @@ def show_image(image: Image, protocol: str | None) -> None:
         raise BadInput(f"--preview must be one of {', '.join(PROTOCOLS)}")
     from rich.console import Console
 
+    from diffchat_tui.tui.widgets.preview import terminal_probe_tidied
+
     try:  # textual-image asks the terminal for its cell size on import, which fails on odd terminals
-        from textual_image import renderable
+        with terminal_probe_tidied():
+            from textual_image import renderable
     except (ZeroDivisionError, OSError):
         renderable = None
     if renderable is None:

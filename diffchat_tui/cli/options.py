@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from diffchat_tui.core.errors import BadInput
+from diffchat_tui.core.seeds import MAX_SEED
 
 if TYPE_CHECKING:
     from diffchat_tui.config import ImageSettings, LLMSettings
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 Model = Annotated[Optional[str], typer.Option("--model", help="embedded, a .gguf path, or OWNER/REPO/FILE.gguf.")]
 Lora = Annotated[Optional[str], typer.Option("--lora", help="LoRA adapter GGUF to apply.")]
 LlmUrl = Annotated[Optional[str], typer.Option("--llm-url", help="OpenAI-compatible server to use instead of a local model.")]
+SEED_RANGE = {"min": -1, "max": MAX_SEED}
+"""0..2^32-1 as in A1111 (llama.cpp's seed is 32 bits); -1 picks one, and the picture records the one picked."""
 
 
 def llm_settings(base: LLMSettings, **flags: Any) -> LLMSettings:
@@ -66,5 +69,11 @@ def image_settings(
 ) -> ImageSettings:
     """The configured image settings with the flags the user gave on top (unset flags keep the config)."""
     width, height = parse_size(size)
+    sampler = overrides.get("sampler")
+    if sampler is not None:
+        from diffchat_tui.engines.image import SAMPLERS  # checked now, not after the pipeline has loaded
+
+        if sampler not in SAMPLERS:
+            raise BadInput(f"unknown sampler {sampler!r}; choose from: {', '.join(SAMPLERS)}")
     overrides |= {"width": width, "height": height, "metadata": False if no_metadata else None}
     return base.model_copy(update={key: value for key, value in overrides.items() if value is not None})

@@ -20,14 +20,18 @@ def open_tui(flags: dict[str, Any], *, resume: bool = False, session: int | None
     settings.image = options.image_settings(settings.image, model=flags.get("image_model"))
     if image is not None and not image.is_file():
         raise BadInput(f"image not found: {image}")
-    if session is not None:
-        from diffchat_tui.store.sessions import SessionStore
+    from diffchat_tui.store.sessions import SessionStore
 
-        store = SessionStore()
-        if not store.exists(session):
-            raise BadInput(f"no session {session}")
-        store.close()
-    run_tui(settings, LaunchOptions(resume=resume, session_id=session, open_image=image))
+    # Opened here, so a damaged, locked or newer database is one line before the screen is taken over.
+    store = SessionStore()
+    if session is not None and not store.exists(session):
+        raise BadInput(f"no session {session}")
+    last = store.last_session() if resume and session is None else None
+    if last is not None:
+        store.load(last)
+    code = run_tui(settings, LaunchOptions(resume=resume, session_id=session, open_image=image), store)
+    if code:
+        raise typer.Exit(code)  # Textual's own exit code (1 after an error it showed), never a silent 0
 
 
 def open_image(

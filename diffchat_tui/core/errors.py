@@ -25,3 +25,9 @@ class GenerationError(DiffchatError):
     """The model ran but gave nothing usable."""
 
     exit_code = 1
+
+
+class StoreError(DiffchatError):
+    """The session database cannot be read or written: full, locked, damaged, or from a newer diffchat."""
+
+    exit_code = 2

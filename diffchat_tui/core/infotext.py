@@ -1,8 +1,8 @@
-"""Generation parameters as text: A1111's `parameters` format, plus reading other tools' metadata.
+"""Generation parameters as text: A1111's `parameters` format (infotext), which we write and read.
 
 A1111 writes the prompt, a `Negative prompt:` line, then one `Key: value, Key: value` line;
-values holding a comma, colon or newline are JSON-quoted. Everything here is pure Python
-over the PNG text chunks (a dict of chunk name → text).
+values holding a comma, colon or newline are JSON-quoted. Other tools' formats are read in
+core/tool_metadata.py into the same GenerationInfo.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ class GenerationInfo:
     params: dict[str, str] = field(default_factory=dict)
     """The A1111 `Key: value` pairs (Steps, Sampler, CFG scale, Seed, Size, Model, ...), as text."""
     source: str = "a1111"
-    """Which format it came from: a1111, comfyui, fooocus or diffchat."""
+    """Which format it came from: a1111, comfyui, fooocus, swarmui, easydiffusion, drawthings, invokeai,
+    novelai or diffchat."""
     diffchat: dict[str, Any] = field(default_factory=dict)
     """Our own chunk: source prompt, instruction, parent image hash, model ids, library versions."""
 
@@ -88,68 +89,3 @@ def parse_parameters(text: str) -> GenerationInfo:
         else:
             prompt_lines.append(line)
     return GenerationInfo("\n".join(prompt_lines).strip(), "\n".join(negative_lines).strip(), params)
-
-
-def _comfyui(graph_text: str) -> GenerationInfo | None:
-    """ComfyUI's API graph: follow each sampler's positive/negative inputs to their text encoders."""
-    try:
-        graph = json.loads(graph_text)
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(graph, dict):
-        return None
-
-    def text_of(link: object) -> str:
-        if not (isinstance(link, list) and link and str(link[0]) in graph):
-            return ""
-        inputs = graph[str(link[0])].get("inputs", {})
-        text = inputs.get("text", inputs.get("text_g", ""))
-        return text if isinstance(text, str) else text_of(text)
-
-    for node in graph.values():
-        inputs = node.get("inputs", {}) if isinstance(node, dict) else {}
-        if "positive" in inputs and ("seed" in inputs or "noise_seed" in inputs):
-            params = {
-                "Steps": inputs.get("steps"),
-                "Sampler": inputs.get("sampler_name"),
-                "CFG scale": inputs.get("cfg"),
-                "Seed": inputs.get("seed", inputs.get("noise_seed")),
-            }
-            params = {key: str(value) for key, value in params.items() if value is not None}
-            return GenerationInfo(text_of(inputs["positive"]), text_of(inputs.get("negative")), params, "comfyui")
-    return None
-
-
-def _fooocus(parameters_text: str) -> GenerationInfo | None:
-    """Fooocus's own scheme stores `parameters` as a JSON object."""
-    try:
-        data = json.loads(parameters_text)
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(data, dict) or "prompt" not in data:
-        return None
-    names = {"steps": "Steps", "sampler": "Sampler", "guidance_scale": "CFG scale", "seed": "Seed"}
-    names |= {"resolution": "Size", "base_model": "Model"}
-    params = {label: str(data[key]) for key, label in names.items() if key in data}
-    return GenerationInfo(str(data["prompt"]), str(data.get("negative_prompt", "")), params, "fooocus")
-
-
-def read_info(chunks: dict[str, str]) -> GenerationInfo | None:
-    """The generation info in a picture's text chunks, from whichever tool made it; None if none."""
-    info: GenerationInfo | None = None
-    parameters = chunks.get(PARAMETERS_CHUNK)
-    if parameters:
-        info = _fooocus(parameters) if parameters.lstrip().startswith("{") else parse_parameters(parameters)
-    elif chunks.get("prompt"):
-        info = _comfyui(chunks["prompt"])
-    own = chunks.get(DIFFCHAT_CHUNK)
-    if own:
-        try:
-            data = json.loads(own)
-        except json.JSONDecodeError:
-            data = None
-        if isinstance(data, dict):
-            info = info or GenerationInfo(str(data.get("prompt", "")))
-            info.diffchat = data
-            info.source = "diffchat"
-    return info if info is not None and info.prompt else None

@@ -30,6 +30,12 @@ class Node:
     """For edits: the edit script the model wrote (what the turn log shows as the change)."""
 
 
+def creation_order(node: Node) -> tuple[bool, int]:
+    """Oldest first. A version the store has not saved yet has a temporary id (-1, -2, ...): it is newer than
+    every saved one."""
+    return node.id < 0, abs(node.id)
+
+
 @dataclass
 class EditTree:
     """All nodes of one session, with parent links, and the node the user is on."""
@@ -46,7 +52,7 @@ class EditTree:
 
     def children(self, node_id: int | None) -> list[Node]:
         """Children oldest first; candidates passed over are still children, just marked rejected."""
-        return sorted((n for n in self.nodes.values() if n.parent_id == node_id), key=lambda n: n.id)
+        return sorted((n for n in self.nodes.values() if n.parent_id == node_id), key=creation_order)
 
     def roots(self) -> list[Node]:
         return self.children(None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from diffchat_tui.core.errors import BadInput
 
@@ -19,6 +21,10 @@ _ESCAPE_SEQUENCE = re.compile(
 )
 # C0 and C1 controls plus DEL; whitespace controls are turned into spaces first.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidi embeddings, overrides and isolates (U+202E shows "gpj.exe" as "exe.jpg"): they reorder what the reader sees.
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates: what Python makes of invalid UTF-8 in argv (surrogateescape) or a JSON "\\udcff" escape.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE_RUN = re.compile(r"\s+")
 
 MAX_SOURCE_CHARS = 1000
@@ -27,8 +33,18 @@ MAX_INSTRUCTION_CHARS = 300
 
 
 def strip_escapes(text: str) -> str:
-    """Remove terminal escape sequences and control characters, keeping newlines and tabs."""
-    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
+    """Remove terminal escape sequences, control and bidi-override characters, keeping newlines and tabs.
+
+    A lone surrogate cannot be printed or encoded at all, so it becomes U+FFFD.
+    """
+    return _SURROGATE.sub("\ufffd", _BIDI_CONTROL.sub("", _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))))
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """For display only: a long text cut with a note of how much was left out."""
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}… ({len(text) - max_chars} more characters)"
 
 
 def one_line(text: str) -> str:
@@ -57,6 +73,8 @@ def clean_user_text(raw: str, what: str, max_chars: int, *, multiline: bool = Fa
     Raises BadInput (exit code 2) when nothing usable is left.
     """
     warnings: list[str] = []
+    if _SURROGATE.search(raw):
+        raise BadInput(f"{what} is not valid UTF-8")
     stripped = strip_escapes(raw)
     if stripped != raw.replace("\r", ""):  # a Windows line end is not worth a warning
         warnings.append(f"{what}: removed control or escape characters")
@@ -78,3 +96,41 @@ def decode_utf8(data: bytes, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInput(f"{what} is not valid UTF-8 (byte {exc.start})") from None
+
+
+def read_bounded(stream: BinaryIO, max_bytes: int, what: str) -> tuple[str, bool]:
+    """At most max_bytes of a stream as text, and whether there was more: endless input (`< /dev/zero`,
+    `yes |`) is never read whole. A character cut in half at the bound is dropped; invalid UTF-8 is BadInput."""
+    data = stream.read(max_bytes + 1)
+    more = len(data) > max_bytes
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(data[:max_bytes], final=not more), more
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{what} is not valid UTF-8 (byte {exc.start})") from None
+
+
+def read_lines_bounded(stream: BinaryIO, max_bytes: int, skip_bytes: int = 16 * 2**20):
+    """Yield (line number, bytes, too_long) for each line, holding at most max_bytes of one line in memory.
+
+    The rest of an overlong line is skipped; a line still going after skip_bytes more (an endless one)
+    ends the stream with a last (number, b"", None).
+    """
+    number = 0
+    while True:
+        line = stream.readline(max_bytes + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) <= max_bytes or line.endswith(b"\n"):
+            yield number, line, False
+            continue
+        skipped = 0
+        while skipped < skip_bytes:
+            rest = stream.readline(min(2**20, skip_bytes - skipped))
+            skipped += len(rest)
+            if not rest or rest.endswith(b"\n"):
+                break
+        else:
+            yield number, b"", None
+            return
+        yield number, b"", True

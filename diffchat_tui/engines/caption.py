@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from diffchat_tui.core.errors import ModelError
-from diffchat_tui.core.infotext import read_info
-from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text
+from diffchat_tui.core.errors import BadInput, ModelError
+from diffchat_tui.core.infotext import GenerationInfo
+from diffchat_tui.core.seeds import seed_from_metadata
+from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text, strip_escapes
 from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
 from diffchat_tui.engines.image_files import open_image
+from diffchat_tui.engines.image_metadata import read_picture_info
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -26,6 +28,10 @@ class ImagePrompt:
     image: Image
     seed: int | None = None
     negative_prompt: str = ""
+    info: GenerationInfo | None = None
+    """Everything the metadata said (steps, CFG, sampler, size, ...), to carry over to the next render."""
+    warnings: list[str] = field(default_factory=list)
+    """What the caller should tell the user: a prompt cut to fit, escapes removed, a seed out of range."""
 
 
 class Captioner:
@@ -66,10 +72,20 @@ class Captioner:
 def prompt_from_image(path: Path, captioner: Captioner | None = None) -> ImagePrompt:
     """The source prompt for a picture: what its metadata says, else what a captioner sees."""
     image, chunks = open_image(Path(path))
-    info = read_info(chunks)
+    info = read_picture_info(chunks)
     if info is not None:
-        prompt = clean_user_text(info.prompt, "prompt in the image metadata", MAX_SOURCE_CHARS).text
-        return ImagePrompt(prompt, f"metadata:{info.source}", image, info.get_int("Seed"), info.negative_prompt)
+        # The metadata is someone else's text: it gets the same checks, cuts and warnings as typed input.
+        try:
+            cleaned = clean_user_text(info.prompt, "the picture's prompt", MAX_SOURCE_CHARS, multiline=True)
+        except BadInput as exc:
+            raise BadInput(f"{path}: {exc}") from None
+        warnings = list(cleaned.warnings)
+        negative = strip_escapes(info.negative_prompt).strip()[:MAX_SOURCE_CHARS]
+        seed = info.get_int("Seed")
+        if seed is not None:
+            seed, seed_warning = seed_from_metadata(seed)
+            warnings += [seed_warning] if seed_warning else []
+        return ImagePrompt(cleaned.text, f"metadata:{info.source}", image, seed, negative, info, warnings)
     captioner = captioner or Captioner()
     caption = captioner.caption(image)
     if not caption.strip():

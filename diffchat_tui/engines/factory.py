@@ -19,7 +19,7 @@ def make_llm_engine(settings: LLMSettings, notice: Callable[[str], None] | None 
     notice hears about slow one-time work (building the merged embedded model).
     """
     if settings.url:
-        return OpenAIHTTPEngine(settings.url, model=settings.url_model)
+        return OpenAIHTTPEngine(settings.url, model=settings.url_model, timeout=settings.url_timeout)
     return LlamaCppEngine(
         resolve_llm(settings.model, settings.lora, merge=settings.merge_embedded, notice=notice),
         n_ctx=settings.n_ctx,

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from diffchat_tui.core.errors import BadInput, ModelError
+from diffchat_tui.core.seeds import MAX_SEED
 from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
 from diffchat_tui.engines.image import SAMPLERS, Progress, RenderCancelled, RenderRequest, RenderResult
 
@@ -157,6 +158,8 @@ class DiffusersEngine:
     ) -> RenderResult:
         import torch
 
+        if not 0 <= request.seed <= MAX_SEED:  # torch's generator overflows from 2^63; callers resolve -1 first
+            raise BadInput(f"seed {request.seed} is outside 0..{MAX_SEED}")
         self.load()
         defaults = self.defaults()
         filled = RenderRequest(

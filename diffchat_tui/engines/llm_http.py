@@ -9,13 +9,21 @@ from collections.abc import Iterator
 from diffchat_tui.core.errors import ModelError
 from diffchat_tui.engines.llm import ContextOverflow
 
+# What the openai client raises on an answer that is not the API's: a web page, bytes that are not UTF-8,
+# an SSE event cut in half. None of it is a crash; all of it means "this is not an OpenAI server".
+NOT_THE_API = (ValueError, AttributeError, TypeError, KeyError, IndexError)
+CONNECT_TIMEOUT_S = 5.0
+
 
 class OpenAIHTTPEngine:
-    """Streams chat completions from a server; the server owns the model and its prompt template."""
+    """Streams chat completions from a server; the server owns the model and its prompt template.
+
+    Nothing is retried: a server that fails or stays silent for `timeout` seconds gets one line, at once.
+    """
 
     declared_format: str | None = None
 
-    def __init__(self, url: str, *, model: str | None = None, timeout: float = 120.0) -> None:
+    def __init__(self, url: str, *, model: str | None = None, timeout: float = 60.0) -> None:
         base = url.rstrip("/")
         self.base_url = base if base.endswith("/v1") else f"{base}/v1"
         self.model = model
@@ -30,12 +38,19 @@ class OpenAIHTTPEngine:
         import openai
 
         started = time.perf_counter()
-        # Local servers ignore the key, but the client insists on having one.
-        client = openai.OpenAI(base_url=self.base_url, api_key="not-needed", timeout=self.timeout, max_retries=0)
+        # Local servers ignore the key, but the client insists on having one. `timeout` bounds each wait for
+        # bytes (the first token included), so a silent server is given up on, not waited for.
+        timeout = openai.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT_S, self.timeout))
+        client = openai.OpenAI(base_url=self.base_url, api_key="not-needed", timeout=timeout, max_retries=0)
         try:
             served = [entry.id for entry in client.models.list()]
+        except openai.APITimeoutError:
+            raise ModelError(f"the server at {self.base_url} did not answer within {self.timeout:g} s") from None
         except openai.OpenAIError as exc:
-            raise ModelError(f"no OpenAI-compatible server at {self.base_url}: {exc}") from None
+            raise ModelError(f"no OpenAI-compatible server at {self.base_url}: {_first_line(exc)}") from None
+        except NOT_THE_API as exc:
+            raise ModelError(f"{self.base_url} does not answer like an OpenAI-compatible server ({type(exc).__name__})") from None
+        served = [name for name in served if isinstance(name, str)]
         if self.model is None:
             if not served:
                 raise ModelError(f"the server at {self.base_url} serves no model")
@@ -79,6 +94,16 @@ class OpenAIHTTPEngine:
         except openai.BadRequestError as exc:
             if "context" in str(exc).lower():
                 raise ContextOverflow(str(exc)) from None
-            raise ModelError(f"the server refused the request: {exc}") from None
+            raise ModelError(f"the server refused the request: {_first_line(exc)}") from None
+        except openai.APITimeoutError:
+            raise ModelError(f"the server at {self.base_url} went silent for {self.timeout:g} s") from None
         except openai.OpenAIError as exc:
-            raise ModelError(f"lost the server at {self.base_url}: {exc}") from None
+            raise ModelError(f"lost the server at {self.base_url}: {_first_line(exc)}") from None
+        except NOT_THE_API as exc:
+            raise ModelError(f"{self.base_url} sent something that is not an OpenAI answer ({type(exc).__name__})") from None
+
+
+def _first_line(exc: Exception) -> str:
+    """An error from the server may carry its whole page: one line of it, and not too long."""
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

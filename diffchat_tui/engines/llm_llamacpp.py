@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import threading
@@ -178,8 +179,14 @@ class LlamaCppEngine:
                 return
             llama.reset()  # a stale or corrupt file: recompute it below
         llama.eval(tokens)
-        state_file.parent.mkdir(parents=True, exist_ok=True)
         partial = state_file.with_suffix(f".{os.getpid()}.tmp")
         array = (llama_cpp.llama_token * len(tokens))(*tokens)
-        if llama_cpp.llama_state_save_file(llama.ctx, str(partial).encode(), array, len(tokens)):
-            partial.replace(state_file)  # atomic: a reader never sees half a file
+        try:  # only a cache: a full or read-only disk costs the next process a prefill, never this edit
+            state_file.parent.mkdir(parents=True, exist_ok=True)
+            if llama_cpp.llama_state_save_file(llama.ctx, str(partial).encode(), array, len(tokens)):
+                partial.replace(state_file)  # atomic: a reader never sees half a file
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)  # a failed save leaves no half-written .tmp behind

@@ -142,7 +142,50 @@ def resolve_llm(
     check_gguf(path)
     if adapter is not None:
         check_gguf(adapter, "LoRA adapter")
+        check_lora_adapter(adapter, path)
     return ResolvedModel(spec=spec, kind=kind, path=path, lora=adapter)
+
+
+def _gguf_reader(path: Path, what: str):
+    from gguf import GGUFReader
+
+    try:
+        return GGUFReader(path)
+    except Exception as exc:  # noqa: BLE001 - a damaged file makes gguf's reader raise anything (IndexError, ValueError, ...)
+        raise ModelError(f"{what} {path} is a damaged or truncated GGUF file ({type(exc).__name__})") from None
+
+
+def check_lora_adapter(adapter: Path, base: Path) -> None:
+    """Refuse an adapter llama.cpp would crash on (a base model given as --lora segfaults it): the file must
+    say it is a LoRA adapter, for the base's architecture, and every tensor it adapts must exist in the
+    base with a matching shape."""
+    reader = _gguf_reader(adapter, "LoRA adapter")
+
+    def field(source, key: str) -> object:
+        found = source.get_field(key)
+        try:
+            return found.contents() if found is not None else None
+        except Exception:  # noqa: BLE001 - a field whose value is damaged reads as missing
+            return None
+
+    if field(reader, "general.type") != "adapter" or field(reader, "adapter.type") != "lora":
+        raise ModelError(f"{adapter} is not a LoRA adapter GGUF (general.type and adapter.type do not say so)")
+    base_reader = _gguf_reader(base, "model")
+    architecture, base_architecture = field(reader, "general.architecture"), field(base_reader, "general.architecture")
+    if architecture != base_architecture:
+        raise ModelError(f"LoRA adapter {adapter} is for {architecture or 'an unknown architecture'}, the model is {base_architecture}")
+    base_shapes = {tensor.name: [int(n) for n in tensor.shape] for tensor in base_reader.tensors}
+    size = adapter.stat().st_size
+    for tensor in reader.tensors:
+        if int(tensor.data_offset) + int(tensor.n_bytes) > size:
+            raise ModelError(f"LoRA adapter {adapter} is truncated: {tensor.name} runs past the end of the file")
+        target, _, part = tensor.name.rpartition(".lora_")
+        shape = base_shapes.get(target)
+        if part not in ("a", "b") or shape is None or len(shape) < 2:
+            raise ModelError(f"LoRA adapter {adapter} adapts {tensor.name}, which the model does not have")
+        dims = [int(n) for n in tensor.shape]
+        if (part == "a" and dims[0] != shape[0]) or (part == "b" and dims[1] != shape[1]):
+            raise ModelError(f"LoRA adapter {adapter} does not fit the model: {tensor.name} is {dims}, the weight is {shape}")
 
 
 def read_gguf_string(path: Path, key: str) -> str | None:
@@ -151,9 +194,9 @@ def read_gguf_string(path: Path, key: str) -> str | None:
 
     try:
         field = GGUFReader(path).get_field(key)
-    except (ValueError, OSError):
+        return field.contents() if field is not None else None
+    except Exception:  # noqa: BLE001 - a damaged file raises IndexError, ValueError, ...: it declares nothing
         return None
-    return field.contents() if field is not None else None
 
 
 def cached_hub_ggufs() -> list[tuple[str, Path]]:

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
 
+from diffchat_tui.core.session import EditTree, creation_order
 from diffchat_tui.store.sessions import SessionStore
 
 
 def _write(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise
 
 
 def export_session(store: SessionStore, session_id: int, folder: Path | None = None) -> tuple[Path, Path]:
     """Every version of the session, oldest first, with its parent; returns (markdown, json) paths."""
-    tree = store.load(session_id)
-    folder = folder or store.folder / "exports"
+    return export_tree(store.load(session_id), session_id, folder or store.folder / "exports")
+
+
+def export_tree(tree: EditTree, session_id: int, folder: Path) -> tuple[Path, Path]:
+    """The same from memory: what the TUI exports, including versions the store could not save yet."""
     folder.mkdir(parents=True, exist_ok=True)
-    nodes = sorted(tree.nodes.values(), key=lambda node: node.id)
+    nodes = sorted(tree.nodes.values(), key=creation_order)
     lines = [f"# diffchat session {session_id}", ""]
     for node in nodes:
         heading = node.instruction if node.kind == "edit" else {"source": "prompt", "manual": "edited by hand"}[node.kind]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from diffchat_tui.core.errors import StoreError
+
 MIGRATIONS: list[str] = [
     # 1: sessions and the nodes of their edit trees.
     """
@@ -41,7 +43,7 @@ def migrate(connection: sqlite3.Connection) -> int:
     """Apply every migration not applied yet, each in its own transaction; returns the schema version."""
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
-        raise RuntimeError(f"the database is from a newer diffchat (schema {version} > {len(MIGRATIONS)})")
+        raise StoreError(f"the session database is from a newer diffchat (schema {version} > {len(MIGRATIONS)}); update diffchat")
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         try:
             connection.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,11 +16,38 @@ from pathlib import Path
 from typing import Any
 
 from diffchat_tui import paths
-from diffchat_tui.core.errors import BadInput
+from diffchat_tui.core.errors import BadInput, StoreError
 from diffchat_tui.core.session import EditTree, Node
 from diffchat_tui.store.migrations import migrate
 
 DB_NAME = "diffchat.db"
+BUSY_TIMEOUT_MS = 5000
+"""How long a write waits for another process's write lock before it counts as failed."""
+LOCKED_RETRIES = 2
+"""Whole-transaction retries after the busy timeout, for a lock held across it."""
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Every sqlite3 error leaves the store as a StoreError with one line that says which file and why;
+    a locked database is retried first."""
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        store = args[0]
+        for attempt in range(LOCKED_RETRIES + 1):
+            try:
+                return method(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == LOCKED_RETRIES:
+                    raise StoreError(f"cannot use the session database {store.path}: {exc}") from None
+                time.sleep(0.1 * (attempt + 1))
+            except sqlite3.DatabaseError as exc:  # malformed, not a database; a constraint failure is our bug, not the file's
+                if type(exc) is not sqlite3.DatabaseError:
+                    raise
+                raise StoreError(f"the session database {store.path} is damaged ({exc}); move it away to start afresh") from None
+        raise AssertionError("unreachable")
+
+    return guarded
 
 
 def _now() -> str:
@@ -36,7 +66,7 @@ class SessionInfo:
 class SessionStore:
     """One SQLite database in WAL mode; each write is its own committed transaction."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.folder = folder or paths.data_dir()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / DB_NAME
@@ -45,12 +75,13 @@ class SessionStore:
             # The TUI writes from worker threads; sqlite3 serialises, and every call commits.
             self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self.db.row_factory = sqlite3.Row
+            self.db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")  # wait for another process's write lock
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             migrate(self.db)
         except sqlite3.DatabaseError as exc:
-            raise BadInput(f"cannot open the session database {self.path}: {exc}") from None
+            raise StoreError(f"cannot open the session database {self.path}: {exc}") from None
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -59,10 +90,12 @@ class SessionStore:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                self.db.execute("COMMIT")  # a full disk may refuse the commit itself
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.db.execute("ROLLBACK")
                 raise
-            self.db.execute("COMMIT")
 
     def close(self) -> None:
         self.db.close()
@@ -72,6 +105,19 @@ class SessionStore:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
+    def stored_path(self, path: Path) -> str:
+        """Image paths under the data dir are kept relative to it, so a moved DIFFCHAT_HOME keeps its pictures."""
+        try:
+            return str(Path(path).resolve().relative_to(self.folder.resolve()))
+        except ValueError:
+            return str(path)
+
+    def real_path(self, stored: str | None) -> str | None:
+        if not stored:
+            return stored
+        return stored if Path(stored).is_absolute() else str(self.folder / stored)
+
+    @_guarded
     def new_session(self, title: str = "") -> int:
         now = _now()
         cursor = self.db.execute(
@@ -79,6 +125,7 @@ class SessionStore:
         )
         return int(cursor.lastrowid)
 
+    @_guarded
     def sessions(self) -> list[SessionInfo]:
         rows = self.db.execute(
             "SELECT s.*, (SELECT COUNT(*) FROM nodes n WHERE n.session_id = s.id) AS turns "
@@ -86,44 +133,63 @@ class SessionStore:
         ).fetchall()
         return [SessionInfo(r["id"], r["title"], r["created_at"], r["updated_at"], r["turns"]) for r in rows]
 
+    @_guarded
     def last_session(self) -> int | None:
         row = self.db.execute("SELECT id FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1").fetchone()
         return int(row["id"]) if row else None
 
+    @_guarded
     def exists(self, session_id: int) -> bool:
-        return self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
+        """Whether the session is there; a damaged file is a StoreError, never "no such session"."""
+        if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None:
+            return True
+        self.check_integrity()
+        return False
 
+    @_guarded
+    def check_integrity(self) -> None:
+        """PRAGMA quick_check: a damaged page may hide rows instead of raising."""
+        problems = [row[0] for row in self.db.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {problems[0]}")
+
+    @_guarded
     def add_node(self, session_id: int, node: Node, *, move_cursor: bool = True) -> Node:
         """Insert the node (its id is assigned here) and commit before returning."""
         node.created_at = node.created_at or _now()
+        image_path = self.stored_path(Path(node.image_path)) if node.image_path else None
         with self._transaction():
             cursor = self.db.execute(
                 "INSERT INTO nodes (session_id, parent_id, kind, instruction, prompt, params, image_path, model, "
                 "choice, candidate_group, created_at, script) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id, node.parent_id, node.kind, node.instruction, node.prompt, json.dumps(node.params),
-                    node.image_path, node.model, node.choice, node.candidate_group, node.created_at, node.script,
+                    image_path, node.model, node.choice, node.candidate_group, node.created_at, node.script,
                 ),
             )
-            node.id = int(cursor.lastrowid)
+            new_id = int(cursor.lastrowid)
             title = node.prompt[:60] if node.parent_id is None else None
             self.db.execute(
                 "UPDATE sessions SET updated_at = ?, title = CASE WHEN title = '' AND ? IS NOT NULL THEN ? ELSE title END"
                 + (", cursor_node = ?" if move_cursor else "") + " WHERE id = ?",
-                (_now(), title, title, *((node.id,) if move_cursor else ()), session_id),
+                (_now(), title, title, *((new_id,) if move_cursor else ()), session_id),
             )
+        node.id = new_id  # only once committed: a failed write leaves the node as it was, to be tried again
         return node
 
+    @_guarded
     def set_image(self, node_id: int, image_path: Path, params: dict[str, Any]) -> None:
         with self._transaction():
             self.db.execute(
-                "UPDATE nodes SET image_path = ?, params = ? WHERE id = ?", (str(image_path), json.dumps(params), node_id)
+                "UPDATE nodes SET image_path = ?, params = ? WHERE id = ?", (self.stored_path(image_path), json.dumps(params), node_id)
             )
 
+    @_guarded
     def set_params(self, node_id: int, params: dict[str, Any]) -> None:
         with self._transaction():
             self.db.execute("UPDATE nodes SET params = ? WHERE id = ?", (json.dumps(params), node_id))
 
+    @_guarded
     def set_choice(self, node_ids: list[int], chosen: int) -> None:
         """Mark the kept candidate chosen and its siblings rejected, in one transaction."""
         with self._transaction():
@@ -132,26 +198,30 @@ class SessionStore:
                     "UPDATE nodes SET choice = ? WHERE id = ?", ("chosen" if node_id == chosen else "rejected", node_id)
                 )
 
+    @_guarded
     def set_cursor(self, session_id: int, node_id: int | None) -> None:
         with self._transaction():
             self.db.execute("UPDATE sessions SET cursor_node = ?, updated_at = ? WHERE id = ?", (node_id, _now(), session_id))
 
+    @_guarded
     def load(self, session_id: int) -> EditTree:
         session = self.db.execute("SELECT cursor_node FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if session is None:
+            self.check_integrity()
             raise BadInput(f"no session {session_id} (see the session list in the app)")
         tree = EditTree(cursor=session["cursor_node"])
         for row in self.db.execute("SELECT * FROM nodes WHERE session_id = ? ORDER BY id", (session_id,)):
             tree.add(
                 Node(
                     id=row["id"], parent_id=row["parent_id"], kind=row["kind"], prompt=row["prompt"],
-                    instruction=row["instruction"], params=json.loads(row["params"]), image_path=row["image_path"],
+                    instruction=row["instruction"], params=json.loads(row["params"]), image_path=self.real_path(row["image_path"]),
                     model=row["model"], choice=row["choice"], candidate_group=row["candidate_group"],
                     created_at=row["created_at"], script=row["script"],
                 )
             )
         return tree
 
+    @_guarded
     def preference_pairs(self, session_id: int | None = None) -> list[dict[str, Any]]:
         """Chosen vs rejected candidates of the same turn, with the conversation that led to them."""
         where = "WHERE c.choice = 'chosen' AND r.choice = 'rejected'" + (" AND c.session_id = ?" if session_id else "")

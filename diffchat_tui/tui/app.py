@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,10 +14,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from diffchat_tui.config import Settings
+from diffchat_tui.core.errors import BadInput, StoreError
 from diffchat_tui.engines.editor import Editor, GenerationOptions
 from diffchat_tui.engines.factory import make_image_engine, make_llm_engine
 from diffchat_tui.engines.image import ImageEngine
 from diffchat_tui.engines.llm import LLMEngine
+from diffchat_tui.store.export import export_tree
+from diffchat_tui.store.live import LiveSession
 from diffchat_tui.store.sessions import SessionStore
 from diffchat_tui.tui.screens.help import HelpScreen
 from diffchat_tui.tui.screens.main import MainScreen
@@ -55,11 +61,13 @@ class DiffchatApp(App[None]):
         self._llm = llm
         self._editor: Editor | None = None
         self._image_engine: ImageEngine | None = None
+        self.main_screen: MainScreen | None = None
 
     def on_mount(self) -> None:
         if self.settings.ui.keys:
             self.set_keymap(self.settings.ui.keys)
-        self.push_screen(MainScreen())
+        self.main_screen = MainScreen()
+        self.push_screen(self.main_screen)
 
     # --- engines, loaded lazily inside workers (never on the UI thread) ---
 
@@ -104,8 +112,53 @@ class DiffchatApp(App[None]):
         yield SystemCommand("Edit tree", "Jump to any version", main.action_tree)
 
 
-def run_tui(settings: Settings, options: LaunchOptions) -> None:
-    """Open the app. textual-image must be imported before App.run() so it can ask the terminal."""
+MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
+
+
+def _is_key(key: str) -> bool:
+    """Whether textual can ever send this key: modifiers, then one key name or printable character."""
+    from textual.keys import KEY_NAME_REPLACEMENTS, Keys, key_to_character
+
+    *modifiers, name = key.split("+") if key != "+" else ["+"]
+    names = {value.value.split("+")[-1] for value in Keys} | set(KEY_NAME_REPLACEMENTS.values())
+    known = name in names or (len(name) == 1 and name.isprintable()) or key_to_character(name) is not None
+    return bool(name) and known and all(modifier in MODIFIERS for modifier in modifiers)
+
+
+def check_keymap(keys: dict[str, str]) -> None:
+    """Refuse `[ui.keys]` entries that would be ignored silently: an unknown id, or a key that does not exist."""
+    bindings = [*DiffchatApp.BINDINGS, *MainScreen.BINDINGS, *HelpScreen.BINDINGS]
+    known = sorted({binding.id for binding in bindings if isinstance(binding, Binding) and binding.id})
+    for binding_id, spec in keys.items():
+        if binding_id not in known:
+            raise BadInput(f"[ui.keys]: no key has the id {binding_id!r}; the ids are {', '.join(known)}")
+        for key in spec.split(","):
+            if not _is_key(key.strip()):
+                raise BadInput(f"[ui.keys] {binding_id} = {spec!r}: {key.strip()!r} is not a key (e.g. ctrl+u, f5, shift+tab)")
+
+
+def run_tui(settings: Settings, options: LaunchOptions, store: SessionStore | None = None) -> int:
+    """Open the app; returns its exit code. textual-image must be imported before App.run() so it can ask
+    the terminal. Versions the store could not save by the end are exported, and StoreError says where."""
+    check_keymap(settings.ui.keys)
     if settings.ui.image_protocol != "off":
         image_widget_class(settings.ui.image_protocol)
-    DiffchatApp(settings, options).run()
+    app = DiffchatApp(settings, options, store)
+    app.run()
+    session = app.main_screen.session if app.main_screen is not None else None
+    if session is not None and session.unsaved and not session.flush():
+        raise StoreError(f"{session.unsaved} change(s) could not be saved ({session.save_error}); {rescue(session, app.store)}")
+    return app.return_code or 0
+
+
+def rescue(session: LiveSession, store: SessionStore) -> str:
+    """Put an unsaved session somewhere: the exports folder, else the temp dir, else stderr."""
+    for folder in (store.folder / "exports", Path(tempfile.gettempdir()) / "diffchat-rescue"):
+        try:
+            markdown, data = export_tree(session.tree, session.id, folder)
+        except OSError:
+            continue
+        return f"the whole session is in {data} and {markdown.name}"
+    versions = [node.__dict__ for node in session.tree.nodes.values()]
+    print(json.dumps({"session": session.id, "nodes": versions}, ensure_ascii=False), file=sys.stderr)
+    return "no folder could be written, so the session is printed above as JSON"

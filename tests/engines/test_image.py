@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from diffchat_tui.core.errors import BadInput, ModelError
-from diffchat_tui.core.infotext import read_info
+from diffchat_tui.core.tool_metadata import read_info
 from diffchat_tui.engines.caption import Captioner, prompt_from_image
 from diffchat_tui.engines.image import RenderCancelled, RenderRequest
 from diffchat_tui.engines.image_diffusers import DiffusersEngine

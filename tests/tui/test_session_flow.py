@@ -7,7 +7,7 @@ from PIL import Image
 from textual.widgets import Input, TextArea
 
 from diffchat_tui.core.errors import GenerationError
-from diffchat_tui.core.infotext import read_info
+from diffchat_tui.core.tool_metadata import read_info
 from diffchat_tui.engines.factory import make_llm_engine
 from diffchat_tui.store.sessions import SessionStore
 from diffchat_tui.tui.app import DiffchatApp

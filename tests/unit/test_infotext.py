@@ -1,6 +1,7 @@
 import json
 
-from diffchat_tui.core.infotext import format_parameters, parse_parameters, quote, read_info
+from diffchat_tui.core.infotext import format_parameters, parse_parameters, quote
+from diffchat_tui.core.tool_metadata import read_info
 
 A1111_TEXT = (
     "masterpiece, a castle on a hill, (sunset:1.2)\n"

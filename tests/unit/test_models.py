@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from diffchat_tui.core.errors import ModelError
-from diffchat_tui.engines.models import cached_hub_ggufs, read_gguf_string, resolve_llm
+from diffchat_tui.engines.models import cached_hub_ggufs, read_gguf_string, resolve_llm, shipped_adapter
 
 
 def test_embedded_resolves_to_the_packaged_smollm2(embedded_path):
@@ -15,9 +15,10 @@ def test_embedded_resolves_to_the_packaged_smollm2(embedded_path):
 
 
 def test_a_gguf_path_and_a_lora_adapter(embedded_path):
-    resolved = resolve_llm(str(embedded_path), lora=str(embedded_path))
-    assert (resolved.kind, resolved.path, resolved.lora) == ("path", embedded_path, embedded_path)
-    assert resolved.name.endswith("+SmolLM2-135M-Instruct.Q4_1.gguf")
+    adapter = shipped_adapter()  # a model given as --lora is refused: llama.cpp would crash on it
+    resolved = resolve_llm(str(embedded_path), lora=str(adapter))
+    assert (resolved.kind, resolved.path, resolved.lora) == ("path", embedded_path, adapter)
+    assert resolved.name.endswith(f"+{adapter.name}")
 
 
 def test_missing_and_corrupt_files_are_refused(tmp_path, embedded_path):
@@ -56,5 +57,5 @@ def test_hub_reference_is_served_from_the_cache_offline(embedded_path):
 def test_base_is_the_embedded_model_without_the_shipped_adapter(embedded_path, tmp_path):
     resolved = resolve_llm("base")
     assert (resolved.kind, resolved.path, resolved.lora, resolved.name) == ("base", embedded_path, None, "base")
-    with_adapter = resolve_llm("base", lora=str(embedded_path))
-    assert with_adapter.lora == embedded_path and with_adapter.name == "base+SmolLM2-135M-Instruct.Q4_1.gguf"
+    with_adapter = resolve_llm("base", lora=str(shipped_adapter()))
+    assert with_adapter.lora == shipped_adapter() and with_adapter.name == f"base+{shipped_adapter().name}"

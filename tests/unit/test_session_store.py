@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from diffchat_tui.core.errors import BadInput
+from diffchat_tui.core.errors import StoreError
 from diffchat_tui.core.prompting import Turn
 from diffchat_tui.core.session import EditTree, Node
 from diffchat_tui.core.worddiff import word_diff
@@ -69,7 +69,7 @@ def test_a_corrupt_database_is_a_one_line_error(temp_home):
     store = SessionStore()
     store.close()
     store.path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(BadInput, match="cannot open the session database"):
+    with pytest.raises(StoreError, match="cannot open the session database"):
         SessionStore()
 
 

@@ -34,7 +34,8 @@ class RowError:
     def located(self, name: str) -> str:
         """`FILE:LINE: reason`, with the list index when there is one."""
         item = f"item {self.index}: " if self.index is not None else ""
-        return f"{name}:{self.line}: {item}{self.reason}"
+        reason = self.reason if len(self.reason) <= 300 else f"{self.reason[:300]}…"  # one readable line, whatever the row held
+        return f"{name}:{self.line}: {item}{reason}"
 
 
 @dataclass
@@ -59,15 +60,34 @@ def load_records(path: Path) -> Loaded:
     The form is JSONL for a `.jsonl` name, otherwise a JSON list when the first non-space
     character is `[`. Raises BadInput only when the file itself cannot be read.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
+    data = _read_bounded(path)
     if data.startswith(_BOM.encode()):
         data = data[len(_BOM.encode()) :]
     if path.suffix.lower() != ".jsonl" and data.lstrip()[:1] == b"[":
         return _load_list(data)
     return _load_lines(data)
+
+
+MAX_FILE_BYTES = 4 * 2**30
+"""A data file bigger than this is refused before it is read (a regular file says its size)."""
+MAX_STREAM_BYTES = 64 * 2**20
+"""A pipe or device (`/dev/zero`, `<(...)`) says no size: it is read up to this, so endless input ends."""
+
+
+def _read_bounded(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            regular = os.fstat(handle.fileno()).st_mode & 0o170000 == 0o100000
+            size = os.fstat(handle.fileno()).st_size
+            if regular and size > MAX_FILE_BYTES:
+                raise BadInput(f"{path} is {size / 2**30:.1f} GiB; data files are read whole and may be at most {MAX_FILE_BYTES // 2**30} GiB")
+            limit = MAX_FILE_BYTES if regular else MAX_STREAM_BYTES
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise BadInput(f"{path} goes on past {limit // 2**20} MiB without ending; save the data to a regular file first")
+    return data
 
 
 def parse_record(value: Any) -> Record:

@@ -180,8 +180,9 @@ def describe_errors(exc: Exception) -> str:
             reasons.append(f'missing "{where}"')
         elif kind == "string_too_short":
             reasons.append(f'"{where}" is empty')
-        elif kind == "string_too_long":
-            reasons.append(f'"{where}" is longer than {error["ctx"]["max_length"]} characters')
+        elif kind in ("string_too_long", "too_long"):  # pydantic says "items" even when the value is text
+            unit = "characters" if isinstance(error.get("input"), str) else "items"
+            reasons.append(f'"{where}" is longer than {error["ctx"]["max_length"]} {unit}')
         elif kind in ("string_type", "bool_type", "list_type", "model_type", "dict_type"):
             wanted = {"string_type": "a string", "bool_type": "true or false", "list_type": "a list"}.get(kind, "an object")
             reasons.append(f'"{where}" must be {wanted}')

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import threading
 from pathlib import Path
 
@@ -15,11 +14,12 @@ from textual.widgets import Footer, Input, Label, TextArea
 
 from diffchat_tui.core.errors import DiffchatError
 from diffchat_tui.core.prompting import Turn
+from diffchat_tui.core.seeds import next_render_seed
 from diffchat_tui.core.session import EditTree, Node, NodeKind
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text
 from diffchat_tui.engines.caption import Captioner, ImagePrompt, prompt_from_image
 from diffchat_tui.engines.image import RenderCancelled, RenderRequest, RenderResult, render_and_save
-from diffchat_tui.store.export import export_session
+from diffchat_tui.store.export import export_tree
 from diffchat_tui.store.live import LiveSession
 from diffchat_tui.tui.screens.ask import AskScreen
 from diffchat_tui.tui.screens.candidates import CandidatesScreen
@@ -29,6 +29,8 @@ from diffchat_tui.tui.widgets.preview import PreviewPane
 from diffchat_tui.tui.widgets.token_meter import TokenMeter
 from diffchat_tui.tui.widgets.turn_log import TurnLog
 
+SAVE_RETRY_S = 5.0
+"""How often versions the store refused are tried again."""
 FIRST_HINT = "Type a Stable Diffusion prompt to start (or /open PATH for a picture)"
 NEXT_HINT = "Say what to change, e.g. make it cyberpunk at night   (Esc cancels · F1 help)"
 
@@ -84,15 +86,32 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         store, options = self.app.store, self.app.options
-        if options.session_id is not None:
-            self.load_session(options.session_id)
-        elif options.resume and store.last_session() is not None:
-            self.load_session(store.last_session())
+        try:
+            last = store.last_session() if options.resume and options.session_id is None else None
+        except DiffchatError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            last = None
+        if options.session_id is not None or last is not None:
+            self.load_session(options.session_id if options.session_id is not None else last)
         else:
             self.session = LiveSession.new(store)
+            self.report_saving()
+        self.set_interval(SAVE_RETRY_S, self.retry_saving)
         self.query_one("#instruction", Input).focus()
         if options.open_image is not None:
             self.start_from_image(options.open_image)
+
+    # --- saving: the store may refuse (disk full, locked, damaged); the versions stay in memory meanwhile ---
+
+    def report_saving(self) -> None:
+        news = self.session.saving_news() if self.session is not None else None
+        if news:
+            self.notify(news, severity="error" if news.startswith("not saved") else "information", timeout=15)
+
+    def retry_saving(self) -> None:
+        if self.session is not None and self.session.unsaved:
+            self.session.flush()
+            self.report_saving()
 
     # --- showing state ---
 
@@ -102,10 +121,12 @@ class MainScreen(Screen[None]):
         except DiffchatError as exc:
             self.notify(str(exc), severity="error")
             self.session = LiveSession.new(self.app.store)
+            self.report_saving()
             return
         self.refresh_view()
 
     def refresh_view(self) -> None:
+        self.report_saving()  # every change to the versions comes through here
         current = self.session.current
         self.query_one(TurnLog).show(self.session.tree.turn_log())
         self.query_one("#prompt", TextArea).text = current.prompt if current else ""
@@ -177,9 +198,12 @@ class MainScreen(Screen[None]):
     def render_params(self) -> dict:
         bar = self.query_one(ParamsBar)
         params = bar.values()
-        if not bar.seed_locked:
-            params["seed"] = random.randrange(2**31)
-            bar.set_seed(params["seed"])
+        seed, warning = next_render_seed(params["seed"], bar.seed_locked)
+        if seed != params["seed"]:
+            params["seed"] = seed
+            bar.set_seed(seed)
+        if warning:
+            self.notify(warning, severity="warning")
         return params
 
     # --- workers: each starts on the UI thread, blocks in a thread, and hands its result back to the UI thread ---
@@ -263,7 +287,12 @@ class MainScreen(Screen[None]):
             return
         self.render_cancel = threading.Event()
         own = self.session.png_metadata(node, self.app.settings.image.model)
-        self._render_worker(node, dict(node.params), self.render_request(node), self.session.image_path(node), own, self.render_cancel)
+        try:
+            path = self.session.image_path(node)
+        except OSError as exc:  # the images folder cannot be made (a full or read-only disk)
+            self.notify(f"cannot render: {exc.strerror or exc}", severity="error")
+            return
+        self._render_worker(node, dict(node.params), self.render_request(node), path, own, self.render_cancel)
 
     @work(thread=True, exclusive=True, group="render")
     def _render_worker(self, node: Node, params: dict, request: RenderRequest, path: Path, own: dict, cancel: threading.Event) -> None:
@@ -298,6 +327,7 @@ class MainScreen(Screen[None]):
 
     def render_done(self, node: Node, params: dict, path: Path, result: RenderResult) -> None:
         self.session.set_image(node, path, params, result.request)
+        self.report_saving()
         if self.session.tree.cursor == node.id:
             caption = f"{path.name} · seed {params.get('seed')} · {result.request.width}x{result.request.height}"
             self.query_one(PreviewPane).show(path, caption)
@@ -325,8 +355,12 @@ class MainScreen(Screen[None]):
             return
         if found.seed is not None:
             self.query_one(ParamsBar).set_seed(found.seed)
+        if found.negative_prompt:
+            self.query_one(ParamsBar).set_negative(found.negative_prompt)
         self.add_source(found.prompt, "source", None, str(path.resolve()))
         self.notify(f"prompt from {found.how}")
+        for warning in found.warnings:
+            self.notify(warning, severity="warning")
 
     # --- actions (keys and the command palette) ---
 
@@ -360,7 +394,7 @@ class MainScreen(Screen[None]):
         text = self.query_one("#prompt", TextArea).text
         current = self.session.current
         try:
-            prompt = clean_user_text(text, "prompt", MAX_SOURCE_CHARS).text
+            prompt = clean_user_text(text, "prompt", MAX_SOURCE_CHARS, multiline=True).text
         except DiffchatError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -386,7 +420,11 @@ class MainScreen(Screen[None]):
         self.notify(f"new session {self.session_id}")
 
     def action_export(self) -> None:
-        markdown, data = export_session(self.app.store, self.session_id)
+        try:  # from memory: versions the store could not save are exported too
+            markdown, data = export_tree(self.session.tree, self.session_id, self.app.store.folder / "exports")
+        except OSError as exc:
+            self.notify(f"cannot export: {exc.strerror or exc}", severity="error", timeout=10)
+            return
         self.notify(f"exported to {markdown} and {data.name}", timeout=8)
 
     def action_copy_prompt(self) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from textual.containers import Vertical
@@ -10,12 +15,35 @@ from textual.widgets import Label, ProgressBar
 PROTOCOL_WIDGETS = {"kitty": "TGPImage", "sixel": "SixelImage", "halfcell": "HalfcellImage", "unicode": "UnicodeImage"}
 
 
+@contextlib.contextmanager
+def terminal_probe_tidied() -> Iterator[None]:
+    """Around textual-image's import, which probes the terminal. Its kitty probe is an APC sequence
+    (`ESC _ Gi=...;AAAA ESC \\`) that tmux without passthrough takes as the pane title: the title is put
+    back. A terminal that does not answer makes it log a warning with a traceback: it falls back to a
+    default cell size, which is no news to the user."""
+    logging.getLogger("textual_image").setLevel(logging.ERROR)
+    if not os.environ.get("TMUX"):
+        yield
+        return
+    try:
+        title = subprocess.run(["tmux", "display-message", "-p", "#{pane_title}"], capture_output=True, text=True, timeout=2).stdout
+    except (OSError, subprocess.SubprocessError):
+        title = None
+    try:
+        yield
+    finally:
+        if title is not None:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(["tmux", "select-pane", "-T", title.rstrip("\n")], capture_output=True, timeout=2)
+
+
 def image_widget_class(protocol: str):
     """textual-image's widget for a protocol; None when pictures are off or cannot be drawn here."""
     if protocol == "off":
         return None
     try:  # it asks the terminal for its cell size on import; odd terminals make that fail
-        from textual_image import widget
+        with terminal_probe_tidied():
+            from textual_image import widget
     except Exception:  # noqa: BLE001 - any failure there means: no pictures, keep working
         return None
     return getattr(widget, PROTOCOL_WIDGETS.get(protocol, "Image"))
