@@ -105,6 +105,15 @@ class UISettings(BaseModel):
     """Key bindings by id, e.g. {undo = "ctrl+u"}; `diffchat` F1 lists the ids."""
 
 
+class HistorySettings(BaseModel):
+    """What diffchat remembers beyond the TUI's own sessions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    log: bool = True
+    """Log every one-shot `diffchat edit` as a session, searchable with `diffchat history` (--no-log skips one run)."""
+
+
 class Settings(BaseSettings):
     """Everything configurable. The file lives at `diffchat config path`."""
 
@@ -113,6 +122,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     image: ImageSettings = ImageSettings()
     ui: UISettings = UISettings()
+    history: HistorySettings = HistorySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -36,6 +36,23 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE nodes ADD COLUMN script TEXT NOT NULL DEFAULT '';
     """,
+    # 3: searchable history: where a session came from (the TUI, or a one-shot `diffchat edit`), and a
+    # full-text index of every prompt and instruction, kept by triggers and rebuildable from the nodes.
+    """
+    ALTER TABLE sessions ADD COLUMN origin TEXT NOT NULL DEFAULT 'tui';
+    CREATE VIRTUAL TABLE nodes_fts USING fts5(prompt, instruction, content='nodes', content_rowid='id');
+    INSERT INTO nodes_fts(nodes_fts) VALUES ('rebuild');
+    CREATE TRIGGER nodes_fts_insert AFTER INSERT ON nodes BEGIN
+        INSERT INTO nodes_fts(rowid, prompt, instruction) VALUES (new.id, new.prompt, new.instruction);
+    END;
+    CREATE TRIGGER nodes_fts_delete AFTER DELETE ON nodes BEGIN
+        INSERT INTO nodes_fts(nodes_fts, rowid, prompt, instruction) VALUES ('delete', old.id, old.prompt, old.instruction);
+    END;
+    CREATE TRIGGER nodes_fts_update AFTER UPDATE OF prompt, instruction ON nodes BEGIN
+        INSERT INTO nodes_fts(nodes_fts, rowid, prompt, instruction) VALUES ('delete', old.id, old.prompt, old.instruction);
+        INSERT INTO nodes_fts(rowid, prompt, instruction) VALUES (new.id, new.prompt, new.instruction);
+    END;
+    """,
 ]
 
 

@@ -27,7 +27,7 @@ LOCKED_RETRIES = 2
 """Whole-transaction retries after the busy timeout, for a lock held across it."""
 
 
-def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+def guarded(method: Callable[..., Any]) -> Callable[..., Any]:
     """Every sqlite3 error leaves the store as a StoreError with one line that says which file and why;
     a locked database is retried first."""
 
@@ -61,6 +61,8 @@ class SessionInfo:
     created_at: str
     updated_at: str
     turns: int
+    origin: str = "tui"
+    """`tui`, or `edit` for a logged one-shot `diffchat edit`."""
 
 
 class SessionStore:
@@ -84,7 +86,7 @@ class SessionStore:
             raise StoreError(f"cannot open the session database {self.path}: {exc}") from None
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def transaction(self) -> Iterator[None]:
         """BEGIN IMMEDIATE ... COMMIT: all of it lands, or none of it."""
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
@@ -117,28 +119,32 @@ class SessionStore:
             return stored
         return stored if Path(stored).is_absolute() else str(self.folder / stored)
 
-    @_guarded
-    def new_session(self, title: str = "") -> int:
+    @guarded
+    def new_session(self, title: str = "", origin: str = "tui") -> int:
+        """A new session; origin says where it came from: `tui`, or `edit` for a logged one-shot edit."""
         now = _now()
         cursor = self.db.execute(
-            "INSERT INTO sessions (title, created_at, updated_at) VALUES (?, ?, ?)", (title, now, now)
+            "INSERT INTO sessions (title, created_at, updated_at, origin) VALUES (?, ?, ?, ?)", (title, now, now, origin)
         )
         return int(cursor.lastrowid)
 
-    @_guarded
-    def sessions(self) -> list[SessionInfo]:
+    @guarded
+    def sessions(self, limit: int | None = None) -> list[SessionInfo]:
+        """Newest first."""
         rows = self.db.execute(
             "SELECT s.*, (SELECT COUNT(*) FROM nodes n WHERE n.session_id = s.id) AS turns "
-            "FROM sessions s ORDER BY s.updated_at DESC, s.id DESC"
+            "FROM sessions s ORDER BY s.updated_at DESC, s.id DESC LIMIT ?",
+            (-1 if limit is None else limit,),
         ).fetchall()
-        return [SessionInfo(r["id"], r["title"], r["created_at"], r["updated_at"], r["turns"]) for r in rows]
+        return [SessionInfo(r["id"], r["title"], r["created_at"], r["updated_at"], r["turns"], r["origin"]) for r in rows]
 
-    @_guarded
+    @guarded
     def last_session(self) -> int | None:
-        row = self.db.execute("SELECT id FROM sessions ORDER BY updated_at DESC, id DESC LIMIT 1").fetchone()
+        """The last TUI session (logged one-shot edits are history, not something to continue)."""
+        row = self.db.execute("SELECT id FROM sessions WHERE origin = 'tui' ORDER BY updated_at DESC, id DESC LIMIT 1").fetchone()
         return int(row["id"]) if row else None
 
-    @_guarded
+    @guarded
     def exists(self, session_id: int) -> bool:
         """Whether the session is there; a damaged file is a StoreError, never "no such session"."""
         if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None:
@@ -146,19 +152,19 @@ class SessionStore:
         self.check_integrity()
         return False
 
-    @_guarded
+    @guarded
     def check_integrity(self) -> None:
         """PRAGMA quick_check: a damaged page may hide rows instead of raising."""
         problems = [row[0] for row in self.db.execute("PRAGMA quick_check").fetchall()]
         if problems != ["ok"]:
             raise sqlite3.DatabaseError(f"database disk image is malformed: {problems[0]}")
 
-    @_guarded
+    @guarded
     def add_node(self, session_id: int, node: Node, *, move_cursor: bool = True) -> Node:
         """Insert the node (its id is assigned here) and commit before returning."""
         node.created_at = node.created_at or _now()
         image_path = self.stored_path(Path(node.image_path)) if node.image_path else None
-        with self._transaction():
+        with self.transaction():
             cursor = self.db.execute(
                 "INSERT INTO nodes (session_id, parent_id, kind, instruction, prompt, params, image_path, model, "
                 "choice, candidate_group, created_at, script) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -177,33 +183,33 @@ class SessionStore:
         node.id = new_id  # only once committed: a failed write leaves the node as it was, to be tried again
         return node
 
-    @_guarded
+    @guarded
     def set_image(self, node_id: int, image_path: Path, params: dict[str, Any]) -> None:
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 "UPDATE nodes SET image_path = ?, params = ? WHERE id = ?", (self.stored_path(image_path), json.dumps(params), node_id)
             )
 
-    @_guarded
+    @guarded
     def set_params(self, node_id: int, params: dict[str, Any]) -> None:
-        with self._transaction():
+        with self.transaction():
             self.db.execute("UPDATE nodes SET params = ? WHERE id = ?", (json.dumps(params), node_id))
 
-    @_guarded
+    @guarded
     def set_choice(self, node_ids: list[int], chosen: int) -> None:
         """Mark the kept candidate chosen and its siblings rejected, in one transaction."""
-        with self._transaction():
+        with self.transaction():
             for node_id in node_ids:
                 self.db.execute(
                     "UPDATE nodes SET choice = ? WHERE id = ?", ("chosen" if node_id == chosen else "rejected", node_id)
                 )
 
-    @_guarded
+    @guarded
     def set_cursor(self, session_id: int, node_id: int | None) -> None:
-        with self._transaction():
+        with self.transaction():
             self.db.execute("UPDATE sessions SET cursor_node = ?, updated_at = ? WHERE id = ?", (node_id, _now(), session_id))
 
-    @_guarded
+    @guarded
     def load(self, session_id: int) -> EditTree:
         session = self.db.execute("SELECT cursor_node FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if session is None:
@@ -221,7 +227,7 @@ class SessionStore:
             )
         return tree
 
-    @_guarded
+    @guarded
     def preference_pairs(self, session_id: int | None = None) -> list[dict[str, Any]]:
         """Chosen vs rejected candidates of the same turn, with the conversation that led to them."""
         where = "WHERE c.choice = 'chosen' AND r.choice = 'rejected'" + (" AND c.session_id = ?" if session_id else "")
