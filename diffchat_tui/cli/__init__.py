@@ -14,7 +14,20 @@ from typing import Annotated, Optional
 import typer
 
 from diffchat_tui import __version__
-from diffchat_tui.cli import config_cmd, data_cmd, edit, eval_cmd, models_cmd, options, render_cmd, rl_cmd, train_cmd, tui
+from diffchat_tui.cli import (
+    config_cmd,
+    data_cmd,
+    edit,
+    eval_cmd,
+    grid_cmd,
+    history_cmd,
+    models_cmd,
+    options,
+    render_cmd,
+    rl_cmd,
+    train_cmd,
+    tui,
+)
 from diffchat_tui.cli.output import fail
 from diffchat_tui.core.errors import DiffchatError
 
@@ -32,8 +45,17 @@ app = typer.Typer(
 )
 app.command("edit", epilog=edit.EXAMPLES)(edit.edit)
 app.command("render")(render_cmd.render)
+app.command("grid", epilog=grid_cmd.EXAMPLES)(grid_cmd.grid)
 app.command("info")(render_cmd.info)
 app.command("open")(tui.open_image)
+
+history = typer.Typer(help="Search, show and export every TUI session and every logged `diffchat edit`.")
+history.command("list")(history_cmd.list_sessions)
+history.command("search")(history_cmd.search)
+history.command("show")(history_cmd.show)
+history.command("export")(history_cmd.export)
+history.command("reindex")(history_cmd.reindex)
+app.add_typer(history, name="history")
 
 config = typer.Typer(help="Show where settings live and their current values.")
 config.command("path")(config_cmd.path)

@@ -86,6 +86,7 @@ def edit(
         typer.Option("--seed", **options.SEED_RANGE, help="Sampling seed, and the render's (else the --image's own); -1 picks one."),
     ] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=8, max=1024, help="Answer length cap.")] = None,
+    no_log: Annotated[bool, typer.Option("--no-log", help="Do not log this edit in the history (diffchat history).")] = False,
     no_beautify: Annotated[
         bool, typer.Option("--no-beautify", help="Never add quality words (masterpiece, sharp focus, ...): for tuned prompts.")
     ] = False,
@@ -154,8 +155,11 @@ def edit(
     turns = run_turns(editor, start.prompt, instruction_texts, candidates, image_settings.negative_prompt)
     final = turns[-1][0]
     warn_if_chunk_crossed(start.prompt, final.target)
+    if all_settings.history.log and not no_log:
+        log_turns(start.prompt, turns, image_settings.negative_prompt)
     image_settings = image_settings.model_copy(update={"negative_prompt": final.negative})  # "no text" edits it
     rendered = render_error = None
+    cells: list[Path] = []
     if render is not None:
         from diffchat_tui.engines.image_files import file_sha256
 
@@ -169,14 +173,17 @@ def edit(
         }
         render_seed = seed if seed is not None else (start.seed if start.seed is not None else settings.seed)
         try:
-            rendered = imaging.render_to_file(
-                image_settings, final.target, render, seed=render_seed, init_image=start.image, diffchat=own
-            )
+            if candidates > 1:  # one picture per candidate, same seed, and a labelled sheet of them
+                rendered, cells = imaging.render_sheet(image_settings, turns[-1], render, render_seed, start.image, own)
+            else:
+                rendered = imaging.render_to_file(
+                    image_settings, final.target, render, seed=render_seed, init_image=start.image, diffchat=own
+                )
         except DiffchatError as exc:  # the prompt is made, and still worth having
             render_error = exc
         except Exception as exc:  # noqa: BLE001 - whatever the pipeline raises, the prompt is printed first
             render_error = DiffchatError(f"render failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}")
-    _print_turns(turns, len(instruction_texts) > 1, candidates > 1, as_json, render if rendered else None, rendered)
+    _print_turns(turns, len(instruction_texts) > 1, candidates > 1, as_json, render if rendered else None, rendered, cells)
     if rendered is not None and show:
         imaging.show_image(rendered.image, preview or all_settings.ui.image_protocol)
     if render_error is not None:
@@ -217,23 +224,13 @@ def _carry_over(settings: ImageSettings, info: GenerationInfo, flagged: set[str]
 
     from diffchat_tui.engines.image import SAMPLERS
 
-    found: dict[str, object] = {"negative_prompt": info.negative_prompt or None, "steps": info.get_int("Steps"),
-                                "cfg_scale": info.get_float("CFG scale")}  # fmt: skip
-    sampler = info.params.get("Sampler")
-    if sampler:
-        karras = f"{sampler} Karras" if info.params.get("Schedule type", "").lower() == "karras" else sampler
-        if karras in SAMPLERS or sampler in SAMPLERS:
-            found["sampler"] = karras if karras in SAMPLERS else sampler
-        elif "sampler" not in flagged:
-            warn(f"the picture's sampler {sampler!r} is not one diffchat has; using the model's own")
-    size = info.params.get("Size", "")
-    if "x" in size:
-        width, _, height = size.partition("x")
-        if width.strip().isdigit() and height.strip().isdigit():
-            found |= {"width": int(width), "height": int(height)}
+    found, warnings = info.render_settings(SAMPLERS)
+    found.pop("seed", None)  # the seed has its own rule: --seed, else the picture's (see _starting_point)
+    for warning in warnings if "sampler" not in flagged else []:
+        warn(warning)
     kept = {}
     for key, value in found.items():
-        if value is None or key in flagged:
+        if key in flagged:
             continue
         try:
             settings.model_validate(settings.model_dump() | {key: value})
@@ -290,6 +287,17 @@ def _emit(obj: dict[str, Any]) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
 
 
+def log_turns(source: str, turns: list[list[EditResult]], negative: str) -> None:
+    """Keep the edit in the history (the first candidate of each turn); a failure to log never fails the edit."""
+    from diffchat_tui.store.history import log_edit
+    from diffchat_tui.store.sessions import SessionStore
+
+    try:
+        log_edit(SessionStore(), source, [results[0].turn for results in turns], turns[0][0].model, negative)
+    except DiffchatError as exc:
+        warn(f"not logged in the history: {exc}")
+
+
 def run_turns(editor: Editor, source: str, instructions: list[str], count: int, negative: str = "") -> list[list[EditResult]]:
     """Apply instructions one after another; each turn sees the earlier ones (through the first candidate)."""
     history: list[Turn] = []
@@ -308,6 +316,7 @@ def _print_turns(
     as_json: bool,
     image_path: Path | None,
     rendered: RenderResult | None,
+    cells: list[Path] = (),
 ) -> None:
     if not as_json:
         for result in turns[-1]:
@@ -318,7 +327,9 @@ def _print_turns(
             extra: dict[str, Any] = {"turn": turn_index + 1} if numbered else {}
             extra |= {"candidate": index + 1} if several else {}
             record = _record(result, **extra)
-            if rendered is not None and turn_index == len(turns) - 1 and index == 0:
+            if rendered is not None and turn_index == len(turns) - 1 and cells:
+                record |= {"image": str(cells[index]), "sheet": str(image_path), "seed": rendered.request.seed}
+            elif rendered is not None and turn_index == len(turns) - 1 and index == 0:
                 record |= {"image": str(image_path), "seed": rendered.request.seed, "render_s": round(rendered.seconds, 4)}
             _emit(record)
 

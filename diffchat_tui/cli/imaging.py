@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from diffchat_tui.config import ImageSettings
-    from diffchat_tui.engines.image import RenderResult
+    from diffchat_tui.engines.editor import EditResult
+    from diffchat_tui.engines.image import ImageEngine, RenderResult
 
 
 def render_to_file(
@@ -24,8 +25,12 @@ def render_to_file(
     seed: int,
     init_image: Image | None = None,
     diffchat: dict[str, Any] | None = None,
+    engine: ImageEngine | None = None,
 ) -> RenderResult:
-    """Render with a step progress bar on stderr, then save the PNG (with metadata unless turned off)."""
+    """Render with a step progress bar on stderr, then save the PNG (with metadata unless turned off).
+
+    Pass engine to render several pictures with one loaded pipeline.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -33,7 +38,7 @@ def render_to_file(
     from diffchat_tui.engines.image import RenderRequest, render_and_save
 
     request = RenderRequest.from_settings(settings, prompt, seed=seed, init_image=init_image)
-    engine = make_image_engine(settings)
+    engine = engine or make_image_engine(settings)
     console = Console(stderr=True)
     columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
@@ -69,3 +74,47 @@ def show_image(image: Image, protocol: str | None) -> None:
         "unicode": renderable.UnicodeImage,
     }.get(protocol or "auto", renderable.Image)
     Console().print(chosen(image, width=40))
+
+
+def save_sheet(sheet: Image, out: Path, described: dict[str, Any]) -> Path:
+    """A contact sheet as PNG, written atomically, with what each cell is in its `diffchat` chunk."""
+    import io
+    import json
+
+    from PIL.PngImagePlugin import PngInfo
+
+    from diffchat_tui.core.infotext import DIFFCHAT_CHUNK
+    from diffchat_tui.engines.image_files import write_atomically
+
+    info = PngInfo()
+    info.add_text(DIFFCHAT_CHUNK, json.dumps(described, ensure_ascii=False))
+    encoded = io.BytesIO()
+    sheet.save(encoded, format="PNG", pnginfo=info)
+    write_atomically(out, encoded.getvalue())
+    return out
+
+
+def cell_path(out: Path, *parts: object) -> Path:
+    """Where one cell of a sheet goes: beside it, `sheet-2.png` or `grid-r1-s7.png`."""
+    return out.with_name(f"{out.stem}-{'-'.join(map(str, parts))}{out.suffix}")
+
+
+def render_sheet(
+    settings: ImageSettings, results: list[EditResult], out: Path, seed: int, init_image: Image | None, own: dict[str, Any]
+) -> tuple[RenderResult, list[Path]]:
+    """Every candidate rendered with the same seed (one loaded pipeline), each PNG with its own metadata, and a
+    contact sheet of them at out; returns the first render and the candidates' paths."""
+    from diffchat_tui.engines.contact_sheet import contact_sheet
+    from diffchat_tui.engines.factory import make_image_engine
+
+    engine = make_image_engine(settings)
+    renders, paths = [], []
+    for index, result in enumerate(results, 1):
+        path = cell_path(out, index)
+        renders.append(render_to_file(settings, result.target, path, seed=seed, init_image=init_image,
+                                              diffchat={**own, "candidate": index, "script": result.script}, engine=engine))  # fmt: skip
+        paths.append(path)
+    labels = [f"{index}. {result.script.splitlines()[0] if result.script else result.target}" for index, result in enumerate(results, 1)]
+    sheet = contact_sheet([[r.image for r in renders]], [results[0].instruction], labels)
+    save_sheet(sheet, out, {**own, "seed": seed, "candidates": [{"prompt": r.target, "image": str(p)} for r, p in zip(results, paths)]})
+    return renders[0], paths
