@@ -91,9 +91,13 @@ def info(
     found = read_generation_info(image)
     if found is None:
         raise BadInput(f"{image} carries no generation metadata diffchat can read")
+    from diffchat_tui.core.clip_tokens import count_tokens
+
+    tokens = count_tokens(found.prompt)
     if as_json:
         data = {"format": found.source, "prompt": found.prompt, "negative_prompt": found.negative_prompt}
         data |= {"parameters": found.params, "diffchat": found.diffchat, "seed": found.get_int("Seed")}
+        data["clip_tokens"] = tokens.as_json()
         # ensure_ascii: a lone surrogate from someone's JSON must not stop the print.
         print(json.dumps(data, ensure_ascii=not _printable(data)))
         return
@@ -101,6 +105,7 @@ def info(
     table = Table(show_header=False, box=None)
     table.add_row("format", found.source)
     table.add_row("prompt", _shown(found.prompt))
+    table.add_row("CLIP tokens", f"{tokens.total} ({tokens.label})")
     if found.negative_prompt:
         table.add_row("negative", _shown(found.negative_prompt))
     for key, value in found.params.items():

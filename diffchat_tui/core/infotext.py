@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,24 @@ class GenerationInfo:
         except (KeyError, ValueError):
             return None
 
+    def render_settings(self, samplers: Collection[str]) -> tuple[dict[str, Any], list[str]]:
+        """What a render needs from this (negative prompt, seed, steps, CFG, sampler, size), keyed as
+        ImageSettings names them, and a warning for each value we cannot use (an unknown sampler)."""
+        found: dict[str, Any] = {"negative_prompt": self.negative_prompt or None, "seed": self.get_int("Seed"),
+                                 "steps": self.get_int("Steps"), "cfg_scale": self.get_float("CFG scale")}  # fmt: skip
+        warnings = []
+        sampler = self.params.get("Sampler")
+        if sampler:
+            karras = f"{sampler} Karras" if self.params.get("Schedule type", "").lower() == "karras" else sampler
+            if karras in samplers or sampler in samplers:
+                found["sampler"] = karras if karras in samplers else sampler
+            else:
+                warnings.append(f"the picture's sampler {sampler!r} is not one diffchat has; using the model's own")
+        width, _, height = self.params.get("Size", "").partition("x")
+        if width.strip().isdigit() and height.strip().isdigit():
+            found |= {"width": int(width), "height": int(height)}
+        return {key: value for key, value in found.items() if value is not None}, warnings
+
 
 def quote(value: object) -> str:
     """Quote a value the way A1111 does: only when a comma, colon or newline would break parsing."""
@@ -71,6 +90,12 @@ def format_parameters(prompt: str, negative_prompt: str, params: dict[str, objec
     pairs = [f"{key}: {quote(value)}" for key, value in params.items() if value is not None]
     lines.append(", ".join(pairs))
     return "\n".join(lines)
+
+
+def looks_like_parameters(text: str) -> bool:
+    """Whether pasted text is a whole parameters block (a prompt, then `Negative prompt:` or a `Steps: ...` line)."""
+    lines = [line for line in text.strip().split("\n") if line.strip()]
+    return len(lines) >= 2 and (any(line.startswith("Negative prompt:") for line in lines) or len(_PARAM.findall(lines[-1])) >= 3)
 
 
 def parse_parameters(text: str) -> GenerationInfo:

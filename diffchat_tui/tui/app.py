@@ -110,6 +110,7 @@ class DiffchatApp(App[None]):
         yield SystemCommand("Switch model", "Use another LLM (embedded, a .gguf path, a hub reference)", main.action_switch_model)
         yield SystemCommand("Open image externally", "Open the current picture in the system viewer", main.action_open_externally)
         yield SystemCommand("Edit tree", "Jump to any version", main.action_tree)
+        yield SystemCommand("Search history", "Find a prompt or instruction in every session and logged edit", main.action_search_history)
 
 
 MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}

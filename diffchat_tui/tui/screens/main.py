@@ -1,4 +1,7 @@
-"""The session screen: turn log, current prompt, instruction input, picture and parameters."""
+"""The session screen: turn log, current prompt, instruction input, picture and parameters.
+
+The conversation lives here; rendering, opening pictures and pasted parameters are in main_pictures.py.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +20,16 @@ from diffchat_tui.core.prompting import Turn
 from diffchat_tui.core.seeds import next_render_seed
 from diffchat_tui.core.session import EditTree, Node, NodeKind
 from diffchat_tui.core.text import MAX_INSTRUCTION_CHARS, MAX_SOURCE_CHARS, clean_user_text
-from diffchat_tui.engines.caption import Captioner, ImagePrompt, prompt_from_image
-from diffchat_tui.engines.image import RenderCancelled, RenderRequest, RenderResult, render_and_save
 from diffchat_tui.store.export import export_tree
 from diffchat_tui.store.live import LiveSession
 from diffchat_tui.tui.screens.ask import AskScreen
 from diffchat_tui.tui.screens.candidates import CandidatesScreen
+from diffchat_tui.tui.screens.history import HistoryScreen
+from diffchat_tui.tui.screens.main_pictures import PictureWork
 from diffchat_tui.tui.screens.tree import TreeScreen
 from diffchat_tui.tui.widgets.params_bar import BAR_FIELDS, ParamsBar
 from diffchat_tui.tui.widgets.preview import PreviewPane
+from diffchat_tui.tui.widgets.prompt_input import PromptInput
 from diffchat_tui.tui.widgets.token_meter import TokenMeter
 from diffchat_tui.tui.widgets.turn_log import TurnLog
 
@@ -35,11 +39,12 @@ FIRST_HINT = "Type a Stable Diffusion prompt to start (or /open PATH for a pictu
 NEXT_HINT = "Say what to change, e.g. make it cyberpunk at night   (Esc cancels · F1 help)"
 
 
-class MainScreen(Screen[None]):
+class MainScreen(PictureWork, Screen[None]):
     BINDINGS = [
         Binding("ctrl+z", "undo", "Undo", id="undo"),
         Binding("ctrl+y", "redo", "Redo", id="redo"),
         Binding("ctrl+t", "tree", "Tree", id="tree"),
+        Binding("ctrl+f", "search_history", "History", id="search-history"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate"),
         Binding("ctrl+s", "use_edited_prompt", "Keep edit", id="use-edited-prompt"),
         Binding("f2", "toggle_render", "Render on/off", id="toggle-render"),
@@ -78,7 +83,7 @@ class MainScreen(Screen[None]):
                     yield Label("current prompt — edit it by hand, ctrl+s keeps the edit", id="prompt-label")
                     yield TokenMeter(id="tokens")
                 yield TextArea(id="prompt", soft_wrap=True, show_line_numbers=False)
-                yield Input(placeholder=FIRST_HINT, id="instruction", max_length=2000)
+                yield PromptInput(placeholder=FIRST_HINT, id="instruction", max_length=2000)
             with Vertical(id="side"):
                 yield PreviewPane(settings.ui.image_protocol, id="preview")
                 yield ParamsBar(params, settings.ui.lock_seed, id="params")
@@ -269,98 +274,18 @@ class MainScreen(Screen[None]):
                 return
             self.keep(nodes[index], nodes)
 
+        if self.app.rendering:  # same seed for all, pictures side by side (main_pictures.py)
+            self.offer_with_pictures(instruction, nodes, picked)
+            return
         self.app.push_screen(CandidatesScreen(instruction, targets), picked)
 
     def keep(self, node: Node, group: list[Node]) -> None:
-        self.session.keep(node, group, self.render_params())
+        rendered = node.image_path is not None  # a candidate shown with its picture is not rendered twice
+        self.session.keep(node, group, node.params if rendered else self.render_params())
         self.query_one(ParamsBar).set_negative(node.params.get("negative_prompt", ""))
         self.refresh_view()
-        self.run_render(node)
-
-    def render_request(self, node: Node) -> RenderRequest:
-        """The configured image settings (sampler, strength, ...) with this version's parameter-bar values on top."""
-        overrides = {key: node.params[key] for key in BAR_FIELDS if key in node.params}
-        return RenderRequest.from_settings(self.app.settings.image, node.prompt, seed=int(node.params.get("seed", 0)), **overrides)
-
-    def run_render(self, node: Node) -> None:
-        if not self.app.rendering:
-            return
-        self.render_cancel = threading.Event()
-        own = self.session.png_metadata(node, self.app.settings.image.model)
-        try:
-            path = self.session.image_path(node)
-        except OSError as exc:  # the images folder cannot be made (a full or read-only disk)
-            self.notify(f"cannot render: {exc.strerror or exc}", severity="error")
-            return
-        self._render_worker(node, dict(node.params), self.render_request(node), path, own, self.render_cancel)
-
-    @work(thread=True, exclusive=True, group="render")
-    def _render_worker(self, node: Node, params: dict, request: RenderRequest, path: Path, own: dict, cancel: threading.Event) -> None:
-        call = self.app.call_from_thread
-        try:
-            engine = self.app.image_engine()
-            result = render_and_save(
-                engine, request, path, metadata=self.app.settings.image.metadata, diffchat=own,
-                progress=lambda done, total: call(self.render_progress, done, total), cancel=cancel,
-            )  # fmt: skip
-        except RenderCancelled:
-            call(self.render_stopped, "render cancelled")
-            return
-        except DiffchatError as exc:
-            call(self.render_unavailable, str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001
-            call(self.notify, f"render failed: {type(exc).__name__}: {exc}", severity="error")
-            return
-        call(self.render_done, node, params, path, result)
-
-    def render_progress(self, done: int, total: int) -> None:
-        self.query_one(PreviewPane).progress(done, total)
-
-    def render_stopped(self, caption: str) -> None:
-        self.query_one(PreviewPane).show(None, caption)
-
-    def render_unavailable(self, message: str) -> None:
-        self.app.rendering = False  # prompt-only mode until the user turns it back on
-        self.notify(f"{message} — prompt-only mode (F2 retries)", severity="warning", timeout=10)
-        self.render_stopped("prompt-only mode")
-
-    def render_done(self, node: Node, params: dict, path: Path, result: RenderResult) -> None:
-        self.session.set_image(node, path, params, result.request)
-        self.report_saving()
-        if self.session.tree.cursor == node.id:
-            caption = f"{path.name} · seed {params.get('seed')} · {result.request.width}x{result.request.height}"
-            self.query_one(PreviewPane).show(path, caption)
-
-    def start_from_image(self, path: Path) -> None:
-        self.open_cancel = threading.Event()
-        self._open_worker(path, self.open_cancel)
-
-    @work(thread=True, exclusive=True, group="open")
-    def _open_worker(self, path: Path, cancel: threading.Event) -> None:
-        call = self.app.call_from_thread
-        try:  # a caption cannot stop half-way: Esc drops its result instead
-            found = prompt_from_image(path, Captioner(self.app.settings.image.caption_model))
-        except DiffchatError as exc:
-            call(self.notify, str(exc), severity="error")
-            return
-        except Exception as exc:  # noqa: BLE001
-            call(self.notify, f"cannot open {path.name}: {type(exc).__name__}: {exc}", severity="error")
-            return
-        call(self.open_done, path, found, cancel)
-
-    def open_done(self, path: Path, found: ImagePrompt, cancel: threading.Event) -> None:
-        if cancel.is_set():
-            self.notify("opening the picture was cancelled")
-            return
-        if found.seed is not None:
-            self.query_one(ParamsBar).set_seed(found.seed)
-        if found.negative_prompt:
-            self.query_one(ParamsBar).set_negative(found.negative_prompt)
-        self.add_source(found.prompt, "source", None, str(path.resolve()))
-        self.notify(f"prompt from {found.how}")
-        for warning in found.warnings:
-            self.notify(warning, severity="warning")
+        if not rendered:
+            self.run_render(node)
 
     # --- actions (keys and the command palette) ---
 
@@ -383,6 +308,17 @@ class MainScreen(Screen[None]):
     def action_tree(self) -> None:
         self.app.push_screen(TreeScreen(self.session.tree), lambda node_id: node_id is not None and self.move_to(node_id))
 
+    def action_search_history(self) -> None:
+        def opened(found: tuple[int, int] | None) -> None:
+            if found is None or self.busy:
+                return
+            session_id, node_id = found
+            if session_id != self.session_id:
+                self.load_session(session_id)
+            self.move_to(node_id)
+
+        self.app.push_screen(HistoryScreen(self.app.store), opened)
+
     def action_regenerate(self) -> None:
         current = self.session.current
         if current is None or current.kind != "edit" or self.busy:
@@ -402,17 +338,6 @@ class MainScreen(Screen[None]):
             self.notify("the prompt is unchanged")
             return
         self.add_source(prompt, "manual" if current else "source", current.id if current else None)
-
-    def action_toggle_render(self) -> None:
-        self.app.rendering = not self.app.rendering
-        self.notify("rendering on" if self.app.rendering else "prompt-only mode")
-        current = self.session.current
-        if self.app.rendering and current is not None and not current.image_path:
-            self.run_render(current)
-
-    def action_open_image(self) -> None:
-        self.app.push_screen(AskScreen("Open which picture?", placeholder="path/to/image.png"),
-                             lambda answer: answer and self.start_from_image(Path(answer).expanduser()))
 
     def action_new_session(self) -> None:
         self.session = LiveSession.new(self.app.store)
@@ -439,12 +364,3 @@ class MainScreen(Screen[None]):
                 self.notify(f"next turns use {spec}")
 
         self.app.push_screen(AskScreen("Which LLM?", self.app.settings.llm.model, "embedded, a .gguf path, OWNER/REPO/FILE.gguf"), switch)
-
-    def action_open_externally(self) -> None:
-        current = self.session.current
-        if current is None or not current.image_path:
-            self.notify("no picture for this version")
-            return
-        import click
-
-        click.launch(current.image_path)

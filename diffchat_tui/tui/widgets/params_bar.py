@@ -7,7 +7,7 @@ from typing import Any
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Input, Label
 
-BAR_FIELDS = ("steps", "cfg_scale", "width", "height", "negative_prompt")
+BAR_FIELDS = ("steps", "cfg_scale", "width", "height", "sampler", "negative_prompt")
 """Render settings the bar shows and may change; every other image setting comes from config.toml."""
 
 
@@ -30,6 +30,9 @@ class ParamsBar(Vertical):
             yield Input(_text(p.get("cfg_scale")), id="cfg", type="number", placeholder="auto", classes="param short")
             yield Label("size")
             yield Input(_size(p), id="size", placeholder="auto", classes="param wide")
+        with Horizontal(classes="param-row"):
+            yield Label("sampler")
+            yield Input(p.get("sampler") or "", id="sampler", placeholder="the model's own", classes="param")
         yield Input(p.get("negative_prompt", ""), id="negative", placeholder="negative prompt", classes="param")
 
     def values(self) -> dict[str, Any]:
@@ -54,6 +57,7 @@ class ParamsBar(Vertical):
             "cfg_scale": number("cfg", float),
             "width": width,
             "height": height,
+            "sampler": self.query_one("#sampler", Input).value.strip() or None,
             "negative_prompt": self.query_one("#negative", Input).value.strip(),
         }
 
@@ -63,6 +67,15 @@ class ParamsBar(Vertical):
 
     def set_seed(self, seed: int) -> None:
         self.query_one("#seed", Input).value = str(seed)
+
+    def fill(self, params: dict[str, Any]) -> None:
+        """Every field the parameters name (a pasted A1111 block, a picture's metadata); the rest stay."""
+        fields = {"seed": "seed", "steps": "steps", "cfg_scale": "cfg", "sampler": "sampler", "negative_prompt": "negative"}
+        for key, widget_id in fields.items():
+            if params.get(key) is not None:
+                self.query_one(f"#{widget_id}", Input).value = str(params[key])
+        if params.get("width") and params.get("height"):
+            self.query_one("#size", Input).value = _size(params)
 
     def set_negative(self, negative: str) -> None:
         """An edit may change the negative prompt ("no text"): the next render uses the new one."""
