@@ -138,3 +138,33 @@ def test_the_shipped_model_applies_the_edit_and_keeps_the_rest(cli, source, inst
     target = run.stdout.strip().lower()
     assert gone is None or not re.search(gone, target), target
     assert all(word in target for word in kept), target
+
+
+SYNTAX = "masterpiece, (best quality:1.2), 1girl, solo, long hair, [cat:fox:0.5] BREAK\nforest, __weather__, <lora:add_detail:0.6>"
+
+
+@pytest.mark.parametrize(
+    "source, instruction, wanted, unwanted",
+    [
+        (SYNTAX, "make her hair short", "short hair", "long hair"),
+        (SYNTAX, "the forest shouldn't be there", None, "forest"),
+        ("cinematic photo of an old fisherman on a wooden pier, (golden hour:1.2), 85mm lens, octane render", "add seagulls", "seagull", None),
+    ],
+)
+def test_the_shipped_model_keeps_untouched_syntax_byte_for_byte(cli, source, instruction, wanted, unwanted):
+    run = cli("edit", source, "-i", instruction, "--no-beautify", "--json")
+    assert run.code == 0, run.stderr
+    record = json.loads(run.stdout)
+    target = record["target"]
+    assert record["script"] and not record["script"].startswith("=")  # an edit script, not a rewrite
+    assert wanted is None or wanted in target.lower(), target
+    assert unwanted is None or unwanted not in target.lower(), target
+    for piece in ("(best quality:1.2)", "[cat:fox:0.5]", "BREAK\n", "__weather__", "<lora:add_detail:0.6>", "(golden hour:1.2)"):
+        assert piece not in source or piece in target, (piece, target)
+
+
+def test_a_request_about_the_negative_prompt_lands_there(cli):
+    run = cli("edit", "a cat on a sofa", "-i", "no text or watermarks", "--negative", "lowres", "--json")
+    record = json.loads(run.stdout)
+    assert record["target"].startswith("a cat on a sofa")
+    assert record["negative"].startswith("lowres") and "watermark" in record["negative"], record
