@@ -179,22 +179,26 @@ def evaluate_records(data: str, items: Sequence[Item], specs: Sequence[str], pro
     return Report(data, list(items), results)
 
 
-def _pct(value) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
+def _pct(value, interval=None) -> str:
+    if value is None:
+        return "–"
+    shown = f"{100 * value:.1f}"
+    return f"{shown} [{100 * interval[0]:.1f}–{100 * interval[1]:.1f}]" if interval else shown
 
 
 def markdown(report: Report) -> str:
     """The overall table (per split), then per-category compliant / preserved / fluent for each model."""
     summary = report.summary()
     names = [result.name for result in report.results]
-    lines = [f"Evaluation on `{report.data}` ({len(report.records)} records). Shares in %.", ""]
+    lines = [f"Evaluation on `{report.data}` ({len(report.records)} records). Shares in %, [bootstrap 95 % interval].", ""]
     header = ["model", "split", "n", *OVERALL_METRICS, "s/edit"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for result in report.results:
         per_edit = result.seconds / max(len(report.records), 1)
         for split, groups in summary[result.name].items():
             row = groups[ALL]
-            cells = [result.name, split, str(row["n"]), *(_pct(row[key]) for key in OVERALL_METRICS), f"{per_edit:.2f}"]
+            cells = [result.name, split, str(row["n"]), *(_pct(row[key], row.get(f"{key}_ci")) for key in OVERALL_METRICS),
+                     f"{per_edit:.2f}"]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
     for split in SPLITS:
         categories = {category for name in names for category in summary[name].get(split, {})}

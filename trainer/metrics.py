@@ -231,6 +231,22 @@ SUMMARY_KEYS = (
 )  # fmt: skip
 
 
+CI_KEYS = ("passed", "compliant", "fluent")
+"""Shares reported with a bootstrap 95 % interval: with a few hundred records, a few points are noise."""
+
+
+def bootstrap_ci(values: Sequence[float], resamples: int = 1000, seed: int = 0) -> tuple[float, float] | None:
+    """The 2.5th and 97.5th percentiles of the mean over resamples drawn with replacement (seeded: reports repeat)."""
+    import random
+
+    if not values:
+        return None
+    rng = random.Random(seed)
+    n = len(values)
+    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    return round(means[int(0.025 * resamples)], 4), round(means[int(0.975 * resamples) - 1], 4)
+
+
 def summarize(scores: Iterable[EditScore]) -> dict[str, float | int | None]:
     """Means over a group of scores (booleans as shares); None-valued parts are averaged where they apply."""
     scores = list(scores)
@@ -246,5 +262,7 @@ def summarize(scores: Iterable[EditScore]) -> dict[str, float | int | None]:
             values = [getattr(score, key) for score in scores]
             values = [float(value) for value in values if value is not None]
         summary[key] = round(sum(values) / len(values), 4) if values else None
+        if key in CI_KEYS:
+            summary[f"{key}_ci"] = bootstrap_ci(values)
     return summary
 

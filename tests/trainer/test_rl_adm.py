@@ -43,7 +43,7 @@ def test_positive_space_complies_more_and_negative_less_than_plain(base_engine):
     from diffchat_tui.core.prompting import format_for
 
     config = SamplingConfig(k_plain=3, k_positive=3, k_negative=3, max_tokens=40, seed=0, quality_words=default_quality_words())
-    spaces = ActionSpaces(base_engine, config)
+    spaces = ActionSpaces(base_engine.tokenize, config)
     counts: dict[str, list[int]] = {}
     for request in REQUESTS:
         for candidate in sample_request(base_engine, request, format_for(base_engine.declared_format), config, spaces):
@@ -57,7 +57,7 @@ def test_positive_space_complies_more_and_negative_less_than_plain(base_engine):
 
 def test_bias_maps_follow_the_request(base_engine):
     config = SamplingConfig(quality_words=("sharp focus",))
-    spaces = ActionSpaces(base_engine, config)
+    spaces = ActionSpaces(base_engine.tokenize, config)
     replace = REQUESTS[1]
     positive, negative = spaces.positive(replace), spaces.negative(replace, "ignore")
     cat, raccoon = spaces.word_tokens("tabby"), spaces.word_tokens("raccoon")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from diffchat_tui.core.prompting import TRAINED_FORMAT, read_answer
 from trainer.rl.pairs import evaluate_pool
-from trainer.rl.rewards import NOISE_FLOORS, Request, RewardModel, normalize
+from trainer.rl.rewards import NOISE_FLOORS, Request, RewardModel, normalize, script_terms
 
 
 def _text_of(completion) -> str:
@@ -43,6 +43,8 @@ class GroupRewards:
         for key, members in groups.items():
             request = self.requests[key]
             terms = self.model.terms(request, [texts[i] for i in members])
+            for row, i in zip(terms, members, strict=True):
+                row.update(script_terms(request, _text_of(completions[i])))
             pool = evaluate_pool(request, [texts[i] for i in members], ["policy"] * len(members), terms, self.weights, self.threshold)
             for i, candidate in zip(members, pool.candidates):
                 rows[i] = {"terms": candidate.terms, "value": candidate.value, "gated": candidate.gated, "group": members}
@@ -95,7 +97,7 @@ class GroupRewards:
 
     def reward_functions(self, gate: bool) -> tuple[list, list[float]]:
         """(reward_funcs, reward_weights) for GRPOConfig/GRPOTrainer."""
-        names = ["text", "integrity"] + (["aesthetic", "preference"] if self.model.uses_images else [])
+        names = ["text", "integrity", "validity", "brevity"] + (["aesthetic", "preference"] if self.model.uses_images else [])
         if gate:
             return [self.value_function()] + [self.raw_term(n) for n in names], [1.0] + [0.0] * len(names)
         return [self.normalized_term(n) for n in names], [float(self.weights.get(n, 0.0)) for n in names]

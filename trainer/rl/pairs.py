@@ -16,7 +16,7 @@ from diffchat_tui.core.edit_script import format_script
 from diffchat_tui.core.errors import BadInput
 from diffchat_tui.core.prompting import TRAINED_FORMAT, Turn, build_messages
 from diffchat_tui.core.script_diff import script_from_pair
-from trainer.rl.rewards import NOISE_FLOORS, Request, RewardModel, combine
+from trainer.rl.rewards import NOISE_FLOORS, Request, RewardModel, combine, script_terms
 from trainer.rl.sampling import Sampled, append_jsonl, read_jsonl
 
 
@@ -83,6 +83,7 @@ def score_all(
             append_jsonl(cache, {"key": pool.request.key, "identity": identity, "texts": texts, "terms": terms})
         spaces = [candidate.space for candidate in pool.candidates]
         completions = [candidate.completion or candidate.text for candidate in pool.candidates]
+        terms = [{**row, **script_terms(pool.request, completion)} for row, completion in zip(terms, completions, strict=True)]
         out.append(evaluate_pool(pool.request, texts, spaces, terms, weights, threshold, completions=completions))
         progress(index + 1, len(sampled))
     return out

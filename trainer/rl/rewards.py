@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from diffchat_tui.config import ImageSettings
 from diffchat_tui.core.errors import BadInput, ModelError
-from diffchat_tui.core.prompting import Turn
+from diffchat_tui.core.prompting import TRAINED_FORMAT, Turn, read_answer
 from diffchat_tui.engines.factory import make_image_engine
 from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
 from diffchat_tui.engines.image import ImageEngine, RenderRequest
@@ -31,9 +31,11 @@ DEFAULT_AESTHETIC_HEAD = "trl-lib/ddpo-aesthetic-predictor/aesthetic-model.pth"
 """LAION improved aesthetic predictor (sac+logos+ava1, linear MSE), as REPO/FILE or a local file."""
 DEFAULT_PICKSCORE = "yuvalkirstain/PickScore_v1"
 DEFAULT_PICKSCORE_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
-TERMS = ("aesthetic", "preference", "integrity", "text")
-DEFAULT_WEIGHTS = {"aesthetic": 1.0, "preference": 1.0, "integrity": 1.0, "text": 1.0}
-NOISE_FLOORS = {"aesthetic": 0.25, "preference": 0.5, "integrity": 0.05, "text": 0.1}
+TERMS = ("aesthetic", "preference", "integrity", "text", "validity", "brevity")
+DEFAULT_WEIGHTS = {"aesthetic": 1.0, "preference": 1.0, "integrity": 1.0, "text": 1.0, "validity": 1.0, "brevity": 0.2}
+NOISE_FLOORS = {"aesthetic": 0.25, "preference": 0.5, "integrity": 0.05, "text": 0.1, "validity": 0.25, "brevity": 0.05}
+BREVITY_WORDS = 40
+"""A script this many words long (or longer) scores 0 on brevity; an empty one would score 1 but applies nothing."""
 """Smallest spread per term treated as signal: candidates closer than this are normalized as near-ties."""
 TEXT_WEIGHTS = (0.5, 0.0, 0.2)
 """EditScore.reward weights for the text term: compliance and fluency (preservation is the integrity term)."""
@@ -55,6 +57,8 @@ class Request:
     """What the model should say for the reference: its script (for the script layout)."""
     negative: str = ""
     """The negative prompt the source came with."""
+    exact: tuple[str, ...] = ()
+    """Untouched syntax the target must keep byte for byte (`<lora:...>`, `(word:1.2)`)."""
 
     @property
     def current(self) -> str:
@@ -88,7 +92,8 @@ class Request:
             before = history[-1].target if history else source
             checks = derived_checks(before, record.beautified_target_prompt)
         include, exclude, keep = (tuple(part) for part in checks)
-        return cls(source, record.instruction, history, include, exclude, keep, record.beautified_target_prompt, script, negative)
+        exact = tuple(record.checks.exact) if record.checks is not None else ()
+        return cls(source, record.instruction, history, include, exclude, keep, record.beautified_target_prompt, script, negative, exact)
 
 
 # -- image scorers ---------------------------------------------------------------------------------
@@ -275,15 +280,27 @@ class TextScorer:
     """The text-only reward from trainer.metrics: compliance + fluency guards, and preservation for integrity."""
 
     def score(self, request: Request, targets: Sequence[str]) -> list[tuple[float, float]]:
-        """(text term, preservation) per target; preservation is 1 when the request names nothing to keep."""
+        """(text term, preservation) per target; preservation counts untouched syntax kept byte for byte, and
+        is 1 when the request names nothing to keep."""
         out = []
         for target in targets:
             edit = score_edit(
                 target, instruction=request.instruction, source=request.current, include=request.include,
-                exclude=request.exclude, keep=request.keep, reference=request.reference,
+                exclude=request.exclude, keep=request.keep, syntax=request.exact, reference=request.reference,
             )  # fmt: skip
-            out.append((edit.reward(TEXT_WEIGHTS), 1.0 if edit.preservation is None else edit.preservation))
+            kept = 1.0 if edit.preservation is None else edit.preservation
+            if edit.syntax_total:
+                kept *= edit.syntax_kept / edit.syntax_total
+            out.append((edit.reward(TEXT_WEIGHTS), kept))
         return out
+
+
+def script_terms(request: Request, completion: str) -> dict[str, float]:
+    """What the answer itself earns: validity (1 applies cleanly, 0.5 partly, 0 not at all) and brevity."""
+    answer = read_answer(completion, request.current, TRAINED_FORMAT, request.instruction, negative=request.current_negative)
+    applied = bool(answer.script)
+    validity = 1.0 if answer.clean else 0.5 if applied else 0.0
+    return {"validity": validity, "brevity": max(0.0, 1.0 - len(completion.split()) / BREVITY_WORDS)}
 
 
 # -- combining --------------------------------------------------------------------------------------

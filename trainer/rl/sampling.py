@@ -74,10 +74,13 @@ def default_quality_words() -> tuple[str, ...]:
 
 
 class ActionSpaces:
-    """logit_bias maps for one tokenizer; a word is steered through the first token of its common spellings."""
+    """logit_bias maps for one tokenizer; a word is steered through the first token of its common spellings.
 
-    def __init__(self, engine: LlamaCppEngine, config: SamplingConfig) -> None:
-        self.engine = engine
+    tokenize is llama.cpp's (off-policy sampling) or the HF tokenizer's (GRPO): SmolLM2's ids are the same.
+    """
+
+    def __init__(self, tokenize: Callable[[str], list[int]], config: SamplingConfig) -> None:
+        self.tokenize = tokenize
         self.config = config
         self._cache: dict[str, set[int]] = {}
 
@@ -85,7 +88,7 @@ class ActionSpaces:
         if word not in self._cache:
             ids = set()
             for variant in (f" {word}", word, f" {word.capitalize()}"):
-                tokens = self.engine.tokenize(variant)
+                tokens = self.tokenize(variant)
                 if tokens:
                     ids.add(int(tokens[0]))
             self._cache[word] = ids
@@ -105,6 +108,12 @@ class ActionSpaces:
         for token in self._words(request.exclude) - self._words(request.include) - self._words(request.keep):
             bias[token] = config.suppress
         return bias
+
+    def plan(self, request: Request) -> list[tuple[str, dict[int, float]]]:
+        """(space, logit bias) for each sample of one request: plain, then positive, then negative ones."""
+        config = self.config
+        plan = [("plain", {})] * config.k_plain + [("positive", self.positive(request))] * config.k_positive
+        return plan + [("negative", self.negative(request, "ignore" if n % 2 == 0 else "verbatim")) for n in range(config.k_negative)]
 
     def negative(self, request: Request, flavour: str) -> dict[int, float]:
         config, bias = self.config, {}
@@ -139,9 +148,7 @@ def sample_request(
     """The candidate pool of one request: plain, positive and negative samples, then the reference."""
     out = []
     base_seed = (config.seed * 1_000_003 + int(request.key[:7], 16)) % 2**31  # per request, not per position in a file
-    plan = [("plain", {})] * config.k_plain + [("positive", spaces.positive(request))] * config.k_positive
-    plan += [("negative", spaces.negative(request, "ignore" if n % 2 == 0 else "verbatim")) for n in range(config.k_negative)]
-    for offset, (space, bias) in enumerate(plan):
+    for offset, (space, bias) in enumerate(spaces.plan(request)):
         out.append(draw(engine, request, fmt, config, space, base_seed + offset, bias))
     if request.reference:
         completion = request.reference_script if fmt in SCRIPT_FORMATS else request.reference
@@ -203,7 +210,7 @@ def sample_all(
     fmt = format_for(engine.declared_format)
     identity = sampler_identity(engine, config, fmt)
     done = {row["key"]: row for row in read_jsonl(cache) if row.get("identity") == identity}
-    spaces = ActionSpaces(engine, config)
+    spaces = ActionSpaces(engine.tokenize, config)
     out = []
     for index, request in enumerate(requests):
         row = done.get(request.key)

@@ -18,11 +18,12 @@ from diffchat_tui.core.errors import BadInput
 from diffchat_tui.core.prompting import TRAINED_FORMAT, build_messages
 from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
 from trainer.jobs import checkpoint_to_resume, load_training_records, options_checked, parse_options, write_run_info
+from trainer.rl.adm_grpo import adm_trainer_class
 from trainer.rl.online import GroupRewards
 from trainer.rl.pairs import dpo_pairs, load_preference_file, score_all
 from trainer.rl.policy import resolve_policy, sampler_model
 from trainer.rl.rewards import Request, build_reward_model
-from trainer.rl.sampling import SamplingConfig, default_quality_words, sample_all
+from trainer.rl.sampling import ActionSpaces, SamplingConfig, default_quality_words, sample_all
 
 ALGOS = ("dpo", "grpo")
 
@@ -44,6 +45,9 @@ class RlArguments:
     weight_preference: float = field(default=1.0, metadata={"help": "w_p"})
     weight_integrity: float = field(default=1.0, metadata={"help": "w_c"})
     weight_text: float = field(default=1.0, metadata={"help": "Weight of the text term (compliance + fluency)."})
+    weight_validity: float = field(default=1.0, metadata={"help": "Weight of script validity (it applies cleanly)."})
+    weight_brevity: float = field(default=0.2, metadata={"help": "Weight of brevity (a short script)."})
+    adm: bool = field(default=True, metadata={"help": "GRPO: draw part of each group in the positive and negative action spaces."})
     ci_threshold: float = field(default=0.6, metadata={"help": "τ: a candidate with content integrity below it takes the request's minimum value."})
     ci_gate: bool = field(default=True, metadata={"help": "GRPO: advantages on the gated value V (else TRL weights the terms)."})
     pair_margin: float = field(default=0.5, metadata={"help": "δ: least value gap between chosen and rejected."})
@@ -57,8 +61,8 @@ class RlArguments:
     image_device: str = field(default="auto", metadata={"help": "Device for rendering and scoring: auto, cuda, mps or cpu."})
 
     def weights(self) -> dict[str, float]:
-        return {"aesthetic": self.weight_aesthetic, "preference": self.weight_preference,
-                "integrity": self.weight_integrity, "text": self.weight_text}  # fmt: skip
+        return {"aesthetic": self.weight_aesthetic, "preference": self.weight_preference, "integrity": self.weight_integrity,
+                "text": self.weight_text, "validity": self.weight_validity, "brevity": self.weight_brevity}  # fmt: skip
 
 
 @dataclass
@@ -196,11 +200,17 @@ def train(job: RlJob) -> Path:
         by_key = {request.key: request for request in requests}
         funcs, weights = GroupRewards(reward_model, by_key, rl.weights(), rl.ci_threshold).reward_functions(rl.ci_gate)
         training.reward_weights = weights
-        rows = [{"prompt": build_messages(r.source, r.instruction, r.history, TRAINED_FORMAT, r.negative), "request_key": r.key}
-                for r in requests]  # fmt: skip
+        prompts = [build_messages(r.source, r.instruction, r.history, TRAINED_FORMAT, r.negative) for r in requests]
+        rows = [{"prompt": prompt, "request_key": r.key} for prompt, r in zip(prompts, requests, strict=True)]
+        kwargs = {"model": model, "reward_funcs": funcs, "args": training, "train_dataset": Dataset.from_list(rows),
+                  "processing_class": tokenizer, "peft_config": peft_config, "callbacks": callbacks}  # fmt: skip
         with options_checked():
-            trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=training, train_dataset=Dataset.from_list(rows),
-                                  processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)  # fmt: skip
+            if rl.adm:  # part of every group in the positive and negative action spaces (adm_grpo.py)
+                by_prompt = {tuple(tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True, return_dict=False)): r
+                             for p, r in zip(prompts, requests, strict=True)}  # fmt: skip
+                trainer = adm_trainer_class()(**kwargs, requests_by_prompt=by_prompt, spaces=adm_spaces(rl, tokenizer))
+            else:
+                trainer = GRPOTrainer(**kwargs)
         size = len(rows)
     trainer.remove_callback(PrinterCallback)
     if state.is_main_process:
@@ -214,6 +224,13 @@ def train(job: RlJob) -> Path:
     if state.is_main_process:
         tokenizer.save_pretrained(str(out))
     return out
+
+
+def adm_spaces(rl: RlArguments, tokenizer) -> ActionSpaces:
+    """The off-policy sampler's action spaces, on the HF tokenizer, planned to fill one GRPO group."""
+    config = SamplingConfig(k_plain=rl.k_plain, k_positive=rl.k_positive, k_negative=rl.k_negative,
+                            include_boost=rl.include_boost, quality_words=default_quality_words())  # fmt: skip
+    return ActionSpaces(lambda text: tokenizer.encode(text, add_special_tokens=False), config)
 
 
 def _drop_reference_adapter(model) -> None:
