@@ -130,7 +130,7 @@ def test_bad_rl_options_are_one_line(cli, args, message):
 
 def test_text_only_grpo_draws_part_of_each_group_in_the_adm_spaces_and_gates_on_integrity(tiny_run, tiny_data, tmp_path):
     out = run_rl("grpo", tiny_run, tiny_data["train"], tmp_path / "grpo", "--max_requests", "2", "--max_steps", "1",
-                 "--num_generations", "3", "--max_completion_length", "16")  # fmt: skip
+                 "--num_generations", "3", "--per_device_train_batch_size", "3", "--max_completion_length", "16")  # fmt: skip
     logged = json.loads((out / "checkpoint-1" / "trainer_state.json").read_text())["log_history"][0]
     assert logged["adm/biased_share"] == pytest.approx(2 / 3)  # one plain, one positive, one negative per group
     assert {"rewards/value/mean", "rewards/text/mean", "rewards/integrity/mean", "rewards/validity/mean", "rewards/brevity/mean"} <= set(logged)
