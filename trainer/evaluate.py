@@ -171,6 +171,27 @@ def eval_items(data: Path | None, limit: int | None, real: Path | None) -> list[
     return items + ([Item.of_case(case) for case in load_cases(real)] if real else [])
 
 
+def rescored(data: str, items: Sequence[Item], out_dir: Path) -> Report:
+    """A report from the predictions an earlier run wrote to out_dir, scored again with today's checks and metrics.
+
+    The models do not run again: after a metric or check is mended, the numbers follow in seconds.
+    """
+    document = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    results = []
+    for model in document["models"]:
+        path = out_dir / f"predictions-{_safe(model['name'])}.jsonl"
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        if len(rows) != len(items) or any(row["instruction"] != item.instruction for row, item in zip(rows, items, strict=True)):
+            raise BadInput(f"{path} does not hold the predictions for these records (another --data, --limit or --real?)")
+        result = ModelResult(model["name"], model.get("prompt_format", ""), model.get("seconds", 0.0), model.get("load_s", 0.0))
+        for row, item in zip(rows, items, strict=True):
+            score = item.score(row["target"], row.get("negative", ""))
+            result.predictions.append({**row, "score": score.as_dict()})
+            result.scores.append(score)
+        results.append(result)
+    return Report(data, list(items), results)
+
+
 def evaluate_records(data: str, items: Sequence[Item], specs: Sequence[str], progress=None, n_threads: int | None = None) -> Report:
     results = []
     for spec in dict.fromkeys(specs):

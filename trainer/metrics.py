@@ -12,13 +12,15 @@ from dataclasses import asdict, dataclass, field
 
 from diffchat_tui.core.prompting import comparable
 from trainer.data.builder import INSTRUCTION_WORDS
-from trainer.data.schema import ALTERNATIVES
+from trainer.data.schema import PhraseIndex, contains_exact
 
 REQUEST_WORDS = INSTRUCTION_WORDS
 """Words of a request, not of a prompt (the builder keeps every target free of them): a target with one pasted the instruction."""
 STOPWORDS = frozenset(
     "a an the and or of in on at with by for to from into onto over under near its it is are be this that".split()
 )
+ADDRESSING = frozenset("i id im ive me my we us our you your u it its this pls please want like prefer would could should can lets".split())
+"""Words of a request spoken to someone: prompts describe a picture, they do not address anyone."""
 ECHO_MIN_WORDS = 3
 """A run of this many instruction words, copied into the target, counts as echoed."""
 REPEAT_NGRAM = 3
@@ -31,9 +33,9 @@ def _padded(text: str) -> str:
 
 
 def has_phrase(text: str, phrase: str) -> bool:
-    """Whether phrase (or one of its ` | ` alternatives) occurs in text as whole words, ignoring case and punctuation."""
-    padded = _padded(text)
-    return any((wanted := comparable(option)) and f" {wanted} " in padded for option in phrase.split(ALTERNATIVES))
+    """Whether phrase (or one of its ` | ` alternatives) occurs in text as whole words, ignoring case and punctuation;
+    written with A1111 syntax, it must occur as written (the data's checks read the same way: schema.PhraseIndex)."""
+    return PhraseIndex(text).has(phrase)
 
 
 def content_words(text: str) -> list[str]:
@@ -56,10 +58,12 @@ def is_repetitive(text: str, source: str = "") -> bool:
 
 
 def echoes_instruction(text: str, instruction: str, allowed: str = "") -> bool:
-    """The target pasted the request: words of asking, or 3 instruction words in a row, two of them absent from `allowed`.
+    """The target pasted the request: words of asking, or a run of 3 instruction words that speaks to the
+    model (`i`, `you`, `it`, `please`, ...) and is not in `allowed`.
 
     `allowed` is text whose words may rightly appear (the source, the reference, the asked-for phrases), so
-    "a red kite in the sky" is not an echo of "add a red kite in the sky", but "I'd prefer the hat" is.
+    "a seagull sitting on the post behind him" is not an echo of "add a seagull sitting on the post behind
+    him" (that is the edit), but "I'd prefer the hat" is.
     """
     padded, allowed_padded = _padded(text), _padded(allowed)
     if any(f" {comparable(w)} " in padded and f" {comparable(w)} " not in allowed_padded for w in REQUEST_WORDS):
@@ -67,7 +71,7 @@ def echoes_instruction(text: str, instruction: str, allowed: str = "") -> bool:
     words, permitted = comparable(instruction).split(), set(comparable(allowed).split()) | STOPWORDS
     for start in range(len(words) - ECHO_MIN_WORDS + 1):
         gram = words[start : start + ECHO_MIN_WORDS]
-        if f" {' '.join(gram)} " in padded and sum(word not in permitted for word in gram) >= 2:
+        if f" {' '.join(gram)} " in padded and set(gram) & ADDRESSING and sum(word not in permitted for word in gram) >= 2:
             return True
     return False
 
@@ -177,12 +181,12 @@ def score_edit(
     missing = [phrase for phrase in include if not has_phrase(prediction, phrase)]
     missing += [f"negative: {phrase}" for phrase in negative_include if not has_phrase(negative, phrase)]
     leftover = [phrase for phrase in exclude if has_phrase(prediction, phrase)]
-    leftover += [piece for piece in exact_absent if piece in prediction]
+    leftover += [piece for piece in exact_absent if contains_exact(prediction, piece)]
     leftover += [f"negative: {phrase}" for phrase in negative_exclude if has_phrase(negative, phrase)]
     lost = [phrase for phrase in keep if not has_phrase(prediction, phrase)]
     lost += [piece for piece in verbatim if piece not in prediction]
     lost_content = len(lost)
-    lost += [piece for piece in syntax if piece not in prediction]
+    lost += [piece for piece in syntax if not contains_exact(prediction, piece)]
     words = len(prediction.split())
     allowed = " , ".join([source, reference or "", *include])
     asked = len(include) + len(exclude) + len(exact_absent) + len(negative_include) + len(negative_exclude)

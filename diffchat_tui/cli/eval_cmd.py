@@ -33,6 +33,9 @@ def evaluate(
         typer.Option("--real", help="Real-world cases (JSONL); default: the hand-written set shipped in trainer/eval/.", dir_okay=False),
     ] = None,
     no_real: Annotated[bool, typer.Option("--no-real", help="Leave the real-world set out.")] = False,
+    rescore: Annotated[
+        bool, typer.Option("--rescore", help="Score the predictions already in --output again (no model runs): after checks change.")
+    ] = False,
     models: Annotated[
         Optional[list[str]],
         typer.Option("--model", help="Model spec (base, embedded, a .gguf path, OWNER/REPO/FILE.gguf, or MODEL+ADAPTER.gguf). Repeat to compare."),
@@ -60,7 +63,7 @@ def evaluate(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from trainer.evaluate import eval_items, evaluate_records, markdown, resolve_spec, write_outputs
+    from trainer.evaluate import eval_items, evaluate_records, markdown, rescored, resolve_spec, write_outputs
     from trainer.realworld import default_path
 
     specs = models or ["embedded"]
@@ -69,9 +72,16 @@ def evaluate(
     if data is None and no_real:
         raise BadInput("nothing to evaluate: give --data, or drop --no-real")
     records = eval_items(data, limit, None if no_real else (real or default_path()))
+    out_dir = output or Path(f"eval-{data.stem if data else 'realworld'}")
+    if rescore:
+        if not (out_dir / "report.json").is_file():
+            raise BadInput(f"nothing to rescore: {out_dir} has no report.json (give the --output of an earlier eval)")
+        report = rescored(str(data or real or default_path()), records, out_dir)
+        write_outputs(report, out_dir)
+        sys.stdout.write(markdown(report))
+        return
     for spec in specs:  # a missing model fails now, not after the others have run
         resolve_spec(spec)
-    out_dir = output or Path(f"eval-{data.stem if data else 'realworld'}")
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 
 from diffchat_tui.core.edit_script import Op
 from trainer.data.draw import Draw, Edit
-from trainer.data.edits_more import reweighted
+from trainer.data.edits import new_quality
+from trainer.data.edits_more import reweighted, weight_checks
 from trainer.data.scene import with_article
 
 PERSON_GROUPS = ("hair", "hair_colour", "eyes", "expression", "clothing", "pose", "framing", "background", "object", "time")
@@ -206,7 +207,7 @@ def weight(prompt: Tags, draw: Draw) -> Edit | None:
     if new == bare:
         prompt.weighted.pop(bare)
     text = draw.phrase("weight", "more" if more else "less", x=bare)
-    exact, absent = [new] if new != bare else [], [old] if old != bare else []
+    exact, absent = weight_checks(bare, old, more)
     return Edit(text, [Op("replace", old, new)], [bare], [], [(bare,)], exact, absent)
 
 
@@ -216,7 +217,7 @@ def beautify(prompt: Tags, draw: Draw) -> Edit | None:
         return None
     chosen = draw.rng.sample(missing, 2)
     prompt.tags += [("quality", q) for q in chosen]
-    return Edit(draw.phrase("beautify", "expand"), [Op("quality", ", ".join(chosen))], include=chosen)
+    return Edit(draw.phrase("beautify", "expand"), [Op("quality", ", ".join(chosen))], include=[new_quality(draw, prompt.text)])
 
 
 def revisit(prompt: Tags, draw: Draw) -> Edit | None:

@@ -195,7 +195,14 @@ def beautify(scene: Scene, draw: Draw) -> Edit | None:
     if scene.lighting is None and draw.chance(0.6):
         scene.lighting = draw.content("lighting", "all")
         ops.insert(0, add_op(scene, draw, scene.lighting))
-    return Edit(draw.phrase("beautify", "expand"), ops, include=list(chosen))
+    return Edit(draw.phrase("beautify", "expand"), ops, include=[new_quality(draw, scene.text)])
+
+
+def new_quality(draw: Draw, prompt: str) -> str:
+    """The check of a beautify edit: any quality word the prompt did not have (the model picks which)."""
+    groups = (("quality", "beautify"), ("quality", "detail"), ("booru", "quality"))
+    words = dict.fromkeys(word for name, group in groups for word in draw.vocab.pools(name, group).pick(None))
+    return ALTERNATIVES.join(word for word in words if not contains_phrase(prompt, word))
 
 
 SceneEdit = Callable[[Scene, Draw], Edit | None]

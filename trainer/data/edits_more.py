@@ -161,8 +161,24 @@ def weight(scene: Scene, draw: Draw) -> Edit | None:
     else:
         scene.weighted[bare] = new
     phrase = draw.phrase("weight", "more" if more else "less", x=strip_article(bare))
-    exact, absent = [new] if new != bare else [], [old] if old != bare else []
+    exact, absent = weight_checks(bare, old, more)
     return Edit(phrase, [Op("replace", old, new)], [bare], [], [(strip_article(bare),)], exact, absent)
+
+
+def weight_checks(bare: str, old: str, more: bool) -> tuple[list[str], list[str]]:
+    """(exact, exact_absent) of an emphasis change: any weight on the asked side, and the old form gone.
+
+    The model picks the number; "less" of a weighted phrase may also drop the brackets, so only the old
+    form's absence is checked there.
+    """
+    absent = [old] if old != bare else []
+    current = float(match["weight"]) if (match := _WEIGHT.match(old)) else 1.1 if old.startswith("(") else 1.0
+    if more:
+        weights = [round(w / 10, 1) for w in range(11, 21) if w / 10 > current]
+        return [ALTERNATIVES.join([f"({bare}:{w})" for w in weights] + [f"(({bare}))", f"((({bare})))"])], absent
+    if old == bare:
+        return [ALTERNATIVES.join([f"({bare}:{w / 10})" for w in range(1, 10)] + [f"[{bare}]", f"[[{bare}]]"])], absent
+    return [], absent
 
 
 def reweighted(current: str, bare: str, more: bool, draw: Draw) -> str:

@@ -19,6 +19,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 ALTERNATIVES = " | "
 """A check phrase may list alternatives, any one of which satisfies it: `tiny | small | miniature`."""
+SYNTAX_CHARS = re.compile(r"[()\[\]<>{}]")
+
+
+def contains_exact(text: str, piece: str) -> bool:
+    """Whether text holds piece (or one of its ` | ` alternatives) byte for byte."""
+    return any(option in text for option in piece.split(ALTERNATIVES))
 
 
 def _one_line(text: str) -> str:
@@ -49,11 +55,17 @@ class PhraseIndex:
     """A text normalized once, to test many phrases against it."""
 
     def __init__(self, text: str) -> None:
+        self.text = text
         self.padded = f" {comparable(text)} "
 
     def has(self, phrase: str) -> bool:
-        """Whether the phrase (or one of its ` | ` alternatives) occurs as whole words."""
+        """Whether the phrase (or one of its ` | ` alternatives) occurs as whole words; a phrase written with
+        A1111 syntax (`(clouds:1.3)`, `<lora:x:0.6>`) must occur as written, since the weight is the point."""
         for option in phrase.split(ALTERNATIVES):
+            if SYNTAX_CHARS.search(option):
+                if option.lower() in self.text.lower():
+                    return True
+                continue
             wanted = comparable(option)
             if wanted and f" {wanted} " in self.padded:
                 return True
@@ -104,8 +116,8 @@ class Checks(BaseModel):
         problems = [f"lacks {phrase!r}" for phrase in self.must_include if not text.has(phrase)]
         problems += [f"still has {phrase!r}" for phrase in self.must_exclude if text.has(phrase)]
         problems += [f"lost {phrase!r}" for phrase in self.keep if not text.has(phrase)]
-        problems += [f"lost exact {piece!r}" for piece in self.exact if piece not in target]
-        problems += [f"still has exact {piece!r}" for piece in self.exact_absent if piece in target]
+        problems += [f"lost exact {piece!r}" for piece in self.exact if not contains_exact(target, piece)]
+        problems += [f"still has exact {piece!r}" for piece in self.exact_absent if contains_exact(target, piece)]
         return problems
 
 
