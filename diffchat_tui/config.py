@@ -48,7 +48,8 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(96, ge=8, le=1024)
     n_ctx: int = Field(2048, ge=512)
     n_threads: int | None = Field(None, ge=1)
-    """CPU threads; unset means every core (llama.cpp's own default uses half and is 2x slower)."""
+    """CPU threads; unset: one for a small model (the embedded one runs as fast, and stays fast beside a CPU
+    render or other busy processes) and every core for a big one."""
     n_gpu_layers: int = -1
     """-1 offloads every layer when llama.cpp was built with GPU support."""
     prefix_cache: bool = True

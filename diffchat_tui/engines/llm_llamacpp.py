@@ -15,13 +15,29 @@ from diffchat_tui.core.prompting import FORMAT_METADATA_KEY
 from diffchat_tui.engines.llm import ContextOverflow
 from diffchat_tui.engines.models import ResolvedModel, read_gguf_string
 
+SMALL_MODEL_BYTES = 400_000_000
+"""Below this a model runs as fast on one thread as on all (SmolLM2-135M decodes 145 vs 147 tok/s on 2 cores)."""
+
 
 def default_threads() -> int:
-    """Every core we may run on; llama.cpp's own default takes half and decodes 2x slower."""
+    """Every core we may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows have no affinity call
         return os.cpu_count() or 1
+
+
+def model_threads(model_bytes: int, cores: int) -> int:
+    """llama.cpp threads: one for a small model, every core for a big one.
+
+    A small model's step is too short to share: extra threads mostly wait at llama.cpp's OpenMP barriers,
+    spinning, and one descheduled thread stalls the others. Measured on 2 cores with the embedded model
+    (benchmarks/bench_edit.py): an edit takes 0.66 s idle on 1 thread or 2; beside a CPU render 1.03 s on
+    1 thread against 1.70-3.5 s on 2; beside one busy process per core 1.00 s against 1.35-1.6 s. Prefill
+    of a long first prompt is the one thing two threads do faster (949 vs 550 tok/s), and the fixed prefix's
+    KV state comes from disk anyway.
+    """
+    return 1 if model_bytes < SMALL_MODEL_BYTES else cores
 
 
 class LlamaCppEngine:
@@ -39,7 +55,8 @@ class LlamaCppEngine:
         self.model = model
         self.name = model.name
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or default_threads()
+        size = model.path.stat().st_size + (model.lora.stat().st_size if model.lora else 0)
+        self.n_threads = n_threads or model_threads(size, default_threads())
         self.n_gpu_layers = n_gpu_layers
         self.prefix_cache = prefix_cache
         self.declared_format: str | None = None
