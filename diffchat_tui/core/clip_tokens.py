@@ -109,12 +109,38 @@ def vocab_file() -> Path:
 
 @cache
 def packaged_tokenizer() -> Tokenize:
-    """CLIP's BPE from the packaged merges list: lower-cased, CLIP's pre-tokenizer pattern, `</w>` word ends."""
+    """CLIP's BPE from the packaged merges list: lower-cased, CLIP's pre-tokenizer pattern, `</w>` word ends.
+
+    Built once (about 0.1 s) and kept as a tokenizer.json in the cache dir, which loads in half the time.
+    """
+    import os
+
+    from tokenizers import Tokenizer
+
+    from diffchat_tui import paths
+
+    source = vocab_file()
+    cached = paths.cache_dir() / "clip" / f"tokenizer-{source.stat().st_size}-{source.stat().st_mtime_ns}.json"
+    try:
+        tokenizer = Tokenizer.from_file(str(cached))
+    except Exception:  # noqa: BLE001 - absent or unreadable: build it again
+        tokenizer = _build_tokenizer(source)
+        try:  # a cache that cannot be written only costs the next process the build
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+            tokenizer.save(str(partial))
+            partial.replace(cached)
+        except OSError:
+            pass
+    return lambda text: tokenizer.encode(text, add_special_tokens=False).tokens
+
+
+def _build_tokenizer(source: Path):
     import gzip
 
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
 
-    lines = gzip.open(vocab_file(), "rt", encoding="utf-8").read().split("\n")
+    lines = gzip.open(source, "rt", encoding="utf-8").read().split("\n")
     merges = [tuple(line.split()) for line in lines[1 : 49152 - 256 - 2 + 1]]  # the size CLIP's tokenizer uses
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     tokens = [*alphabet, *(char + "</w>" for char in alphabet), *("".join(pair) for pair in merges)]
@@ -127,4 +153,4 @@ def packaged_tokenizer() -> Tokenize:
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.Split(pattern, behavior="removed", invert=True), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
     )
-    return lambda text: tokenizer.encode(text, add_special_tokens=False).tokens
+    return tokenizer
