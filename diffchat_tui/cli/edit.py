@@ -167,6 +167,7 @@ def edit(
             "source_prompt": start.prompt,
             "instructions": instruction_texts,
             "parent_sha256": file_sha256(image) if image else None,
+            "scripts": [results[0].script for results in turns],
             "llm": editor.engine.name,
             "prompt_format": editor.prompt_format,
             "image_model": image_settings.model,

@@ -130,7 +130,7 @@ def packaged_tokenizer() -> Tokenize:
             partial = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
             tokenizer.save(str(partial))
             partial.replace(cached)
-        except OSError:
+        except Exception:  # noqa: BLE001 - tokenizers raises a bare Exception on a full disk
             pass
     return lambda text: tokenizer.encode(text, add_special_tokens=False).tokens
 

@@ -189,7 +189,7 @@ class LiveSession:
         """What a version's PNG says about where it came from (its `diffchat` chunk)."""
         source, turns = self.conversation(node.id)
         return {"session": self.id, "node": node.id, "source_prompt": source, "instructions": [t.instruction for t in turns],
-                "llm": node.model, "image_model": image_model}  # fmt: skip
+                "scripts": [t.script for t in turns], "llm": node.model, "image_model": image_model}  # fmt: skip
 
     def set_image(self, node: Node, path: Path, params: dict[str, Any], rendered: RenderRequest) -> None:
         """The render is on disk: record it with the parameters it really used (the model's defaults filled in)."""

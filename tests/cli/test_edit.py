@@ -147,7 +147,9 @@ SYNTAX = "masterpiece, (best quality:1.2), 1girl, solo, long hair, [cat:fox:0.5]
     "source, instruction, wanted, unwanted",
     [
         (SYNTAX, "make her hair short", "short hair", "long hair"),
-        (SYNTAX, "the forest shouldn't be there", None, "forest"),
+        (SYNTAX, "get rid of the forest", None, "forest"),
+        (SYNTAX, "make it a beach instead of a forest", "beach", "forest"),
+        (SYNTAX, "add a red scarf", "red scarf", None),
         ("cinematic photo of an old fisherman on a wooden pier, (golden hour:1.2), 85mm lens, octane render", "add seagulls", "seagull", None),
     ],
 )

@@ -23,7 +23,7 @@ def tiny_data(tmp_path_factory) -> dict[str, Path]:
     from trainer.data.io import write_jsonl
 
     folder = tmp_path_factory.mktemp("data")
-    records = [draft.record for draft in build(40, seed=3)]
+    records = [draft.record for draft in build(40, seed=3, heldout_frac=0.5)]
     train = [record for record in records if not record.heldout][:16]
     test = [record for record in records if record.heldout][:2] + [record for record in records if not record.heldout][-2:]
     write_jsonl(folder / "train.jsonl", train)

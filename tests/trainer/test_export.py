@@ -96,7 +96,7 @@ def test_a_full_run_cannot_be_exported_as_an_adapter(tmp_path):
 
 def test_prompt_format_key_is_added_to_a_full_gguf(embedded_path, tmp_path):
     tagged = add_metadata(embedded_path, tmp_path / "tagged.gguf", {FORMAT_METADATA_KEY: "diffchat-v2"})
-    assert read_gguf_string(tagged, FORMAT_METADATA_KEY) == "diffchat-v1"
+    assert read_gguf_string(tagged, FORMAT_METADATA_KEY) == "diffchat-v2"
     assert read_gguf_string(tagged, "tokenizer.chat_template") == read_gguf_string(embedded_path, "tokenizer.chat_template")
     assert verify_gguf(Exported(tagged)).target
 

@@ -7,11 +7,12 @@ from diffchat_tui.engines.models import cached_hub_ggufs, read_gguf_string, reso
 
 
 def test_embedded_resolves_to_the_packaged_smollm2(embedded_path):
-    resolved = resolve_llm("embedded")
-    assert resolved.kind == "embedded"
-    assert resolved.path == embedded_path
+    resolved = resolve_llm("embedded")  # the shipped adapter merged into the packaged base (test_gguf_merge.py)
+    assert resolved.kind == "embedded" and resolved.lora is None
     assert resolved.path.stat().st_size > 50_000_000
     assert read_gguf_string(resolved.path, "general.architecture") == "llama"
+    runtime = resolve_llm("embedded", merge=False)
+    assert runtime.path == embedded_path and runtime.lora == shipped_adapter()
 
 
 def test_a_gguf_path_and_a_lora_adapter(embedded_path):

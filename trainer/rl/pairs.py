@@ -98,7 +98,7 @@ def best_and_worst(scored: Scored, margin: float) -> tuple[ScoredCandidate, Scor
     best = max(usable, key=lambda c: (c.value, c.space != "reference"))
     # Ties at the bottom go to gated candidates first: they are the hard negatives that wrecked the content.
     worst = min((c for c in scored.candidates if c is not best), key=lambda c: (c.value, not c.gated, c.reward))
-    if best.value - worst.value < margin or best.completion == worst.completion:
+    if best.value - worst.value < margin or (best.completion or best.text) == (worst.completion or worst.text):
         return None
     return best, worst
 
