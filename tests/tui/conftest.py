@@ -26,7 +26,9 @@ async def wait_until(pilot, predicate, timeout: float = 180.0, what: str = "cond
 def tui_settings(tiny_models):
     """Settings for the app under test: the tiny pipeline, unicode pictures, the real embedded LLM."""
     from diffchat_tui.config import load_settings
+    from diffchat_tui.engines.models import resolve_llm
 
+    resolve_llm()  # build the merged model first: no screen should depend on whether its one-time notice shows
     settings = load_settings()
     settings.image = settings.image.model_copy(update={"model": str(tiny_models["image"]), "device": "cpu"})
     settings.ui = settings.ui.model_copy(update={"image_protocol": "unicode"})
