@@ -47,7 +47,7 @@ def test_aesthetic_head_loads_safetensors_and_plain_pth_only(tiny_models, render
     import torch
     from safetensors.torch import save_file
 
-    from trainer.rl.rewards import _aesthetic_mlp, load_clip
+    from trainer.rl.image_scorers import _aesthetic_mlp, load_clip
 
     width = load_clip(str(tiny_models["clip"]))[0].config.projection_dim
     state = _aesthetic_mlp(width).state_dict()
