@@ -68,6 +68,20 @@ def test_bias_maps_follow_the_request(base_engine):
     assert all(verbatim.get(t, 0) > 0 for t in spaces.word_tokens("balloon"))
 
 
+def test_for_edit_scripts_what_goes_can_be_named_in_the_positive_space_and_not_in_the_negative(base_engine):
+    """`~ raccoon -> tabby cat` must say "raccoon": banning it would make the positive space unable to replace."""
+    config = SamplingConfig()
+    spaces = ActionSpaces(base_engine.tokenize, config, scripts=True)
+    replace = REQUESTS[1]
+    positive, negative = spaces.positive(replace), spaces.negative(replace, "ignore")
+    cat, raccoon, road = spaces.word_tokens("tabby"), spaces.word_tokens("raccoon"), spaces.word_tokens("road")
+    assert all(positive[t] == config.include_boost for t in cat)
+    assert all(0 < positive[t] < config.include_boost for t in raccoon)
+    assert not any(t in positive for t in road)  # code keeps untouched text: naming it could only delete it
+    assert all(negative[t] == config.suppress for t in cat | raccoon)
+    assert all(spaces.negative(replace, "verbatim")[t] == config.suppress for t in raccoon)
+
+
 def test_samples_are_cached_and_reused(base_engine, tmp_path):
     config = SamplingConfig(k_plain=1, k_positive=0, k_negative=1, max_tokens=16)
     cache = tmp_path / "samples.jsonl"

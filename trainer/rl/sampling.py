@@ -8,6 +8,9 @@ For each request the current policy draws candidates in three action spaces made
 - negative: hard negatives that ignore the instruction: what it asks for is suppressed and what it
   takes away is boosted; the "verbatim" flavour also favours every word of the current prompt, so the
   source comes back nearly unchanged.
+An edit script turns the signs round for what goes: `- sunrise` and `~ sunrise -> day` must name it.
+So for scripts the positive space boosts it gently instead of banning it (and leaves kept words alone:
+code keeps them), and the negative space bans it, which leaves the script nothing to remove.
 The dataset's reference target joins the pool as an anchor positive. Every request's candidates are
 appended to a JSONL cache as soon as they exist, so an interrupted run resumes where it stopped.
 """
@@ -27,6 +30,8 @@ from trainer.metrics import content_words
 from trainer.rl.rewards import Request
 
 SPACES = ("plain", "positive", "negative", "reference")
+SAMPLER_VERSION = 2
+"""Part of the cache identity: bumped when the action spaces change, so cached samples are drawn again."""
 
 
 @dataclass
@@ -79,9 +84,11 @@ class ActionSpaces:
     tokenize is llama.cpp's (off-policy sampling) or the HF tokenizer's (GRPO): SmolLM2's ids are the same.
     """
 
-    def __init__(self, tokenize: Callable[[str], list[int]], config: SamplingConfig) -> None:
+    def __init__(self, tokenize: Callable[[str], list[int]], config: SamplingConfig, *, scripts: bool = False) -> None:
         self.tokenize = tokenize
         self.config = config
+        self.scripts = scripts
+        """The policy answers with edit scripts, which name what they remove."""
         self._cache: dict[str, set[int]] = {}
 
     def word_tokens(self, word: str) -> set[int]:
@@ -101,12 +108,14 @@ class ActionSpaces:
         config, bias = self.config, {}
         for token in self._words(config.quality_words):
             bias[token] = config.quality_boost
-        for token in self._words(request.keep):
+        going = self._words(request.exclude) - self._words(request.include) - self._words(request.keep)
+        for token in going if self.scripts else self._words(request.keep):
             bias[token] = config.keep_boost
         for token in self._words(request.include):
             bias[token] = config.include_boost
-        for token in self._words(request.exclude) - self._words(request.include) - self._words(request.keep):
-            bias[token] = config.suppress
+        if not self.scripts:
+            for token in going:
+                bias[token] = config.suppress
         return bias
 
     def plan(self, request: Request) -> list[tuple[str, dict[int, float]]]:
@@ -120,8 +129,8 @@ class ActionSpaces:
         if flavour == "verbatim":
             for token in self._words([request.current]):
                 bias[token] = config.verbatim_boost
-        for token in self._words(request.exclude):  # keep what should have gone
-            bias[token] = max(bias.get(token, 0.0), config.include_boost)
+        for token in self._words(request.exclude):  # keep what should have gone (a script that cannot name it keeps it)
+            bias[token] = config.suppress if self.scripts else max(bias.get(token, 0.0), config.include_boost)
         kept = self._words([request.current]) | self._words(request.keep)
         for token in self._words(request.include) - kept:  # never ban a word the source itself uses
             bias[token] = config.suppress
@@ -194,7 +203,7 @@ def append_jsonl(path: Path, row: dict) -> None:
 def sampler_identity(engine: LlamaCppEngine, config: SamplingConfig, fmt: str) -> str:
     """Which policy sampled, how: cached samples of another policy or setting are not reused."""
     files = [engine.model.path, engine.model.lora] if engine.model.lora else [engine.model.path]
-    parts = [[(str(p), p.stat().st_size) for p in files], config.identity(), fmt]
+    parts = [[(str(p), p.stat().st_size) for p in files], config.identity(), fmt, SAMPLER_VERSION]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
 
 
@@ -210,7 +219,7 @@ def sample_all(
     fmt = format_for(engine.declared_format)
     identity = sampler_identity(engine, config, fmt)
     done = {row["key"]: row for row in read_jsonl(cache) if row.get("identity") == identity}
-    spaces = ActionSpaces(engine.tokenize, config)
+    spaces = ActionSpaces(engine.tokenize, config, scripts=fmt in SCRIPT_FORMATS)
     out = []
     for index, request in enumerate(requests):
         row = done.get(request.key)

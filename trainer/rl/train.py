@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from diffchat_tui.core.errors import BadInput
-from diffchat_tui.core.prompting import TRAINED_FORMAT, build_messages
+from diffchat_tui.core.prompting import SCRIPT_FORMATS, TRAINED_FORMAT, build_messages
 from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
 from trainer.jobs import checkpoint_to_resume, load_training_records, options_checked, parse_options, write_run_info
 from trainer.rl.adm_grpo import adm_trainer_class
@@ -230,7 +230,7 @@ def adm_spaces(rl: RlArguments, tokenizer) -> ActionSpaces:
     """The off-policy sampler's action spaces, on the HF tokenizer, planned to fill one GRPO group."""
     config = SamplingConfig(k_plain=rl.k_plain, k_positive=rl.k_positive, k_negative=rl.k_negative,
                             include_boost=rl.include_boost, quality_words=default_quality_words())  # fmt: skip
-    return ActionSpaces(lambda text: tokenizer.encode(text, add_special_tokens=False), config)
+    return ActionSpaces(lambda text: tokenizer.encode(text, add_special_tokens=False), config, scripts=TRAINED_FORMAT in SCRIPT_FORMATS)
 
 
 def _drop_reference_adapter(model) -> None:
