@@ -44,6 +44,8 @@ class SamplingConfig:
     include_boost: float = 4.0
     """logit bias on the first token of each asked-for word in the positive space."""
     keep_boost: float = 1.5
+    name_boost: float = 1.5
+    """For edit scripts: the words a script must name to remove or replace them."""
     quality_boost: float = 1.0
     suppress: float = -100.0
     """Effectively bans a token: what the positive space takes away, and what the negative space ignores."""
@@ -109,8 +111,10 @@ class ActionSpaces:
         for token in self._words(config.quality_words):
             bias[token] = config.quality_boost
         going = self._words(request.exclude) - self._words(request.include) - self._words(request.keep)
-        for token in going if self.scripts else self._words(request.keep):
-            bias[token] = config.keep_boost
+        if self.scripts:
+            bias.update(dict.fromkeys(going, config.name_boost))
+        else:
+            bias.update(dict.fromkeys(self._words(request.keep), config.keep_boost))
         for token in self._words(request.include):
             bias[token] = config.include_boost
         if not self.scripts:
