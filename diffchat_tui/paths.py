@@ -1,7 +1,8 @@
-"""Where diffchat keeps things: XDG directories, or all under DIFFCHAT_HOME when it is set."""
+"""Where diffchat keeps things: XDG directories, or all under DIFFCHAT_HOME when it is set; and how it writes them."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -49,3 +50,16 @@ def package_assets_dir() -> Path:
     package = Path(__file__).resolve().parent
     installed = package / "_assets"
     return installed if installed.is_dir() else package.parent / "assets"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """A temporary file beside it, then a rename: a reader never sees half a file, and a failed write
+    leaves no temporary file behind (its own clean-up failing is not allowed to hide why)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise

@@ -19,7 +19,7 @@ import yaml
 
 from diffchat_tui.core.errors import BadInput
 from diffchat_tui.core.prompting import TRAINED_FORMAT
-from diffchat_tui.core.text import one_line
+from diffchat_tui.core.text import first_line, one_line
 from trainer.data.io import load_records
 from trainer.data.schema import Record
 
@@ -71,7 +71,7 @@ def read_config(config: Path, sections: Sequence[str] = (), section: str | None 
     try:
         loaded = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise BadInput(f"{config} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise BadInput(f"{config} is not valid YAML: {first_line(exc)}") from None
     if not isinstance(loaded, dict) or not all(isinstance(loaded.get(name) or {}, dict) for name in (*sections, "env")):
         where = f", with optional {' and '.join(f'{name}:' for name in sections)} sections" if sections else ""
         raise BadInput(f"{config} must be a YAML mapping of option names to values{where}")
@@ -104,7 +104,7 @@ def parse_options(
     try:
         return tuple(parser.parse_args_into_dataclasses(list(overrides)))
     except (ValueError, TypeError) as exc:  # unknown flags, or a value __post_init__ refuses
-        raise BadInput(f"bad training option: {one_line(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__}") from None
+        raise BadInput(f"bad training option: {one_line(first_line(exc))}") from None
 
 
 @contextmanager

@@ -21,6 +21,14 @@ def _store():
     return SessionStore()
 
 
+def _store_with(session: int):
+    """The store, once it is known to hold the session (a damaged file is its own error, see SessionStore.exists)."""
+    store = _store()
+    if not store.exists(session):
+        raise BadInput(f"no session {session} (see diffchat history list)")
+    return store
+
+
 def _print(rows: list[dict], columns: list[str], title: str) -> None:
     """A table on a terminal; model output and user text are escaped, never read as markup."""
     from rich.console import Console
@@ -65,10 +73,7 @@ def show(session: SessionId, as_json: AsJson = False) -> None:
     """Every version of a session, oldest first: instruction, script and prompt."""
     from diffchat_tui.core.session import creation_order
 
-    store = _store()
-    if not store.exists(session):
-        raise BadInput(f"no session {session} (see diffchat history list)")
-    tree = store.load(session)
+    tree = _store_with(session).load(session)
     nodes = sorted(tree.nodes.values(), key=creation_order)
     rows = [{"version": n.id, "parent": n.parent_id, "kind": n.kind, "instruction": n.instruction, "script": n.script,
              "prompt": n.prompt, "negative": n.params.get("negative_prompt", ""), "choice": n.choice} for n in nodes]  # fmt: skip
@@ -85,10 +90,7 @@ def export(
     """Write a session as Markdown and JSON; prints both paths."""
     from diffchat_tui.store.export import export_session
 
-    store = _store()
-    if not store.exists(session):
-        raise BadInput(f"no session {session} (see diffchat history list)")
-    for path in export_session(store, session, output):
+    for path in export_session(_store_with(session), session, output):
         print(path)
 
 

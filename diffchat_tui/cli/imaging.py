@@ -84,7 +84,7 @@ def save_sheet(sheet: Image, out: Path, described: dict[str, Any]) -> Path:
     from PIL.PngImagePlugin import PngInfo
 
     from diffchat_tui.core.infotext import DIFFCHAT_CHUNK
-    from diffchat_tui.engines.image_files import write_atomically
+    from diffchat_tui.paths import write_atomically
 
     info = PngInfo()
     info.add_text(DIFFCHAT_CHUNK, json.dumps(described, ensure_ascii=False))
@@ -95,7 +95,7 @@ def save_sheet(sheet: Image, out: Path, described: dict[str, Any]) -> Path:
 
 
 def cell_path(out: Path, *parts: object) -> Path:
-    """Where one cell of a sheet goes: beside it, `sheet-2.png` or `grid-r1-s7.png`."""
+    """Where one candidate's picture goes: beside the sheet, `sheet-2.png` for the second."""
     return out.with_name(f"{out.stem}-{'-'.join(map(str, parts))}{out.suffix}")
 
 

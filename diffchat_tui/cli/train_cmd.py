@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from diffchat_tui.cli.output import warn
+from diffchat_tui.cli.output import note, warn
 from diffchat_tui.core.errors import BadInput
 
 SFT_HELP = """Supervised fine-tuning with TRL's SFTTrainer.
@@ -33,7 +32,7 @@ def sft(
     job = parse_job(config, overrides)
     out = train(job, warn=warn)
     if os.environ.get("RANK", "0") == "0":  # under accelerate/torchrun only the main process says it
-        print(f"diffchat: trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)", file=sys.stderr)
+        note(f"trained model in {out}  (export: diffchat train export {out} --to gguf --adapter)")
 
 
 def export(
@@ -75,11 +74,11 @@ def export(
     elif adapter:
         written = export_adapter(run, output, quant)
     else:
-        written = export_full(run, output, quant, log=lambda message: print(f"diffchat: {message}", file=sys.stderr))
+        written = export_full(run, output, quant, log=note)
     size = written.path.stat().st_size / 1e6
-    print(f"diffchat: wrote {written.path} ({size:.1f} MB)", file=sys.stderr)
+    note(f"wrote {written.path} ({size:.1f} MB)")
     if verify:
         check = verify_gguf(written)
-        print(f"diffchat: verified in llama.cpp: {check.source!r} + {check.instruction!r} -> {check.target!r}", file=sys.stderr)
+        note(f"verified in llama.cpp: {check.source!r} + {check.instruction!r} -> {check.target!r}")
     print(written.path)
 

@@ -47,6 +47,13 @@ def shorten(text: str, max_chars: int) -> str:
     return f"{text[:max_chars]}… ({len(text) - max_chars} more characters)"
 
 
+def first_line(error: BaseException, max_chars: int = 200) -> str:
+    """One line of an error's message, for a one-line report (a server's error may carry its whole page);
+    its type name when the message is empty."""
+    lines = str(error).strip().splitlines()
+    return lines[0][:max_chars] if lines else type(error).__name__
+
+
 def one_line(text: str) -> str:
     """Collapse every run of whitespace, newlines included, into one space."""
     return _WHITESPACE_RUN.sub(" ", text).strip()

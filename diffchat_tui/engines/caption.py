@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from diffchat_tui.core.errors import BadInput, ModelError
 from diffchat_tui.core.infotext import GenerationInfo
 from diffchat_tui.core.seeds import seed_from_metadata
-from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text, strip_escapes
+from diffchat_tui.core.text import MAX_SOURCE_CHARS, clean_user_text, first_line, strip_escapes
 from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
 from diffchat_tui.engines.image_files import open_image
 from diffchat_tui.engines.image_metadata import read_picture_info
@@ -55,7 +55,7 @@ class Captioner:
             self._model = BlipForConditionalGeneration.from_pretrained(self.spec, use_safetensors=True).eval()
         except (LocalEntryNotFoundError, OSError, ValueError) as exc:
             raise ModelError(
-                f"no captioning model: cannot load {self.spec} ({str(exc).splitlines()[0][:120]}); "
+                f"no captioning model: cannot load {self.spec} ({first_line(exc, 120)}); "
                 "give the prompt yourself, or --caption-model DIR"
             ) from None
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from diffchat_tui.core.errors import ModelError
 from diffchat_tui.core.prompting import FORMAT_METADATA_KEY
+from diffchat_tui.engines.models import gguf_field, gguf_reader
 
 QUANT_TYPES = ("q8_0", "q4_1", "q4_0", "q5_1", "f16")
 """What the merged weights can be stored as (the `gguf` package quantizes these in numpy)."""
@@ -28,12 +29,12 @@ def merge_lora(base: Path, adapter: Path, out: Path, quant: str = "q8_0") -> Pat
 
     if quant not in QUANT_TYPES:
         raise ModelError(f"merged weights can be {', '.join(QUANT_TYPES)}, not {quant}")
-    base_reader, adapter_reader = _reader(base, "base model"), _reader(adapter, "LoRA adapter")
-    arch = _string(base_reader, "general.architecture")
-    if _string(adapter_reader, "adapter.type") != "lora":
+    base_reader, adapter_reader = gguf_reader(base, "base model"), gguf_reader(adapter, "LoRA adapter")
+    arch = gguf_field(base_reader, "general.architecture")
+    if gguf_field(adapter_reader, "adapter.type") != "lora":
         raise ModelError(f"{adapter} is not a LoRA adapter (no adapter.type = lora in its metadata)")
-    if _string(adapter_reader, "general.architecture") != arch:
-        raise ModelError(f"{adapter} is for {_string(adapter_reader, 'general.architecture')!r} models, {base} is {arch!r}")
+    if gguf_field(adapter_reader, "general.architecture") != arch:
+        raise ModelError(f"{adapter} is for {gguf_field(adapter_reader, 'general.architecture')!r} models, {base} is {arch!r}")
     alpha = float(adapter_reader.get_field("adapter.lora.alpha").contents())
     pairs: dict[str, dict[str, np.ndarray]] = {}
     for tensor in adapter_reader.tensors:
@@ -51,7 +52,7 @@ def merge_lora(base: Path, adapter: Path, out: Path, quant: str = "q8_0") -> Pat
             value_type = field.types[0]
             sub_type = field.types[-1] if value_type == GGUFValueType.ARRAY else None
             writer.add_key_value(field.name, field.contents(), value_type, sub_type=sub_type)
-        declared = _string(adapter_reader, FORMAT_METADATA_KEY)
+        declared = gguf_field(adapter_reader, FORMAT_METADATA_KEY)
         if declared:
             writer.add_string(FORMAT_METADATA_KEY, declared)
         writer.add_string(MERGED_FROM_KEY, f"{base.name} sha256:{_sha256(base)} + {adapter.name} sha256:{_sha256(adapter)}")
@@ -86,17 +87,3 @@ def _sha256(path: Path) -> str:
 
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def _reader(path: Path, what: str):
-    from gguf import GGUFReader
-
-    try:
-        return GGUFReader(path)
-    except (ValueError, OSError, IndexError) as exc:
-        raise ModelError(f"cannot read {what} {path}: {exc}") from None
-
-
-def _string(reader, key: str) -> str | None:
-    field = reader.get_field(key)
-    return str(field.contents()) if field is not None else None

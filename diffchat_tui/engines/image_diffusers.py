@@ -9,6 +9,7 @@ from pathlib import Path
 
 from diffchat_tui.core.errors import BadInput, ModelError
 from diffchat_tui.core.seeds import MAX_SEED
+from diffchat_tui.core.text import first_line
 from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
 from diffchat_tui.engines.image import SAMPLERS, Progress, RenderCancelled, RenderRequest, RenderResult
 
@@ -92,7 +93,7 @@ class DiffusersEngine:
         except (LocalEntryNotFoundError, OSError, ValueError) as exc:
             if not path.exists() and not _in_hub_cache(self.spec):
                 raise ModelError(_no_model_message(self.spec)) from None
-            raise ModelError(f"cannot load image model {self.spec}: {str(exc).splitlines()[0]}") from None
+            raise ModelError(f"cannot load image model {self.spec}: {first_line(exc)}") from None
 
     def load(self) -> float:
         if self._txt2img is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import tempfile
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -106,21 +105,8 @@ def _sha256_prefix(path: str, size: int, mtime_ns: int) -> str:
             digest.update(block)
     known[key] = digest.hexdigest()[:10]
     with contextlib.suppress(OSError):  # only a cache: a full disk costs a re-hash next time
-        write_atomically(store, json.dumps(known).encode())
+        paths.write_atomically(store, json.dumps(known).encode())
     return known[key]
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """A temporary file beside it, then a rename: a reader never sees half a file, and a failed write
-    leaves no temporary file behind (its own clean-up failing is not allowed to hide why)."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        partial.write_bytes(data)
-        partial.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        raise
 
 
 def file_sha256(path: Path) -> str:
@@ -186,7 +172,7 @@ def save_png(
     encoded = io.BytesIO()
     result.image.save(encoded, format="PNG", pnginfo=info)
     try:
-        write_atomically(path, encoded.getvalue())
+        paths.write_atomically(path, encoded.getvalue())
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 from diffchat_tui.core.errors import ModelError
+from diffchat_tui.core.text import first_line
 from diffchat_tui.engines.llm import ContextOverflow
 
 # What the openai client raises on an answer that is not the API's: a web page, bytes that are not UTF-8,
@@ -47,7 +48,7 @@ class OpenAIHTTPEngine:
         except openai.APITimeoutError:
             raise ModelError(f"the server at {self.base_url} did not answer within {self.timeout:g} s") from None
         except openai.OpenAIError as exc:
-            raise ModelError(f"no OpenAI-compatible server at {self.base_url}: {_first_line(exc)}") from None
+            raise ModelError(f"no OpenAI-compatible server at {self.base_url}: {first_line(exc)}") from None
         except NOT_THE_API as exc:
             raise ModelError(f"{self.base_url} does not answer like an OpenAI-compatible server ({type(exc).__name__})") from None
         served = [name for name in served if isinstance(name, str)]
@@ -94,16 +95,10 @@ class OpenAIHTTPEngine:
         except openai.BadRequestError as exc:
             if "context" in str(exc).lower():
                 raise ContextOverflow(str(exc)) from None
-            raise ModelError(f"the server refused the request: {_first_line(exc)}") from None
+            raise ModelError(f"the server refused the request: {first_line(exc)}") from None
         except openai.APITimeoutError:
             raise ModelError(f"the server at {self.base_url} went silent for {self.timeout:g} s") from None
         except openai.OpenAIError as exc:
-            raise ModelError(f"lost the server at {self.base_url}: {_first_line(exc)}") from None
+            raise ModelError(f"lost the server at {self.base_url}: {first_line(exc)}") from None
         except NOT_THE_API as exc:
             raise ModelError(f"{self.base_url} sent something that is not an OpenAI answer ({type(exc).__name__})") from None
-
-
-def _first_line(exc: Exception) -> str:
-    """An error from the server may carry its whole page: one line of it, and not too long."""
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

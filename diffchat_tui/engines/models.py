@@ -12,6 +12,7 @@ from typing import Literal
 
 from diffchat_tui import paths
 from diffchat_tui.core.errors import ModelError
+from diffchat_tui.core.text import first_line
 
 EMBEDDED = "embedded"
 BASE = "base"
@@ -95,7 +96,7 @@ def download_hub_gguf(spec: str) -> Path:
         why = "HF_HUB_OFFLINE is set" if offline else "the hub is unreachable"
         raise ModelError(f"cannot get {spec}: not in the local cache and {why}") from None
     except HfHubHTTPError as exc:
-        raise ModelError(f"cannot download {spec}: {str(exc).splitlines()[0]}") from None
+        raise ModelError(f"cannot download {spec}: {first_line(exc)}") from None
     except OSError as exc:
         raise ModelError(f"cannot download {spec}: {exc}") from None
 
@@ -146,32 +147,34 @@ def resolve_llm(
     return ResolvedModel(spec=spec, kind=kind, path=path, lora=adapter)
 
 
-def _gguf_reader(path: Path, what: str):
+def gguf_reader(path: Path, what: str):
+    """The `gguf` package's reader over a file; ModelError (one line) when it is not a readable GGUF."""
     from gguf import GGUFReader
 
     try:
         return GGUFReader(path)
     except Exception as exc:  # noqa: BLE001 - a damaged file makes gguf's reader raise anything (IndexError, ValueError, ...)
-        raise ModelError(f"{what} {path} is a damaged or truncated GGUF file ({type(exc).__name__})") from None
+        raise ModelError(f"cannot read {what} {path}: a damaged or truncated GGUF file ({type(exc).__name__})") from None
+
+
+def gguf_field(reader, key: str) -> object:
+    """One metadata value, or None when it is missing or its value is damaged."""
+    found = reader.get_field(key)
+    try:
+        return found.contents() if found is not None else None
+    except Exception:  # noqa: BLE001 - a damaged value reads as missing
+        return None
 
 
 def check_lora_adapter(adapter: Path, base: Path) -> None:
     """Refuse an adapter llama.cpp would crash on (a base model given as --lora segfaults it): the file must
     say it is a LoRA adapter, for the base's architecture, and every tensor it adapts must exist in the
     base with a matching shape."""
-    reader = _gguf_reader(adapter, "LoRA adapter")
-
-    def field(source, key: str) -> object:
-        found = source.get_field(key)
-        try:
-            return found.contents() if found is not None else None
-        except Exception:  # noqa: BLE001 - a field whose value is damaged reads as missing
-            return None
-
-    if field(reader, "general.type") != "adapter" or field(reader, "adapter.type") != "lora":
+    reader = gguf_reader(adapter, "LoRA adapter")
+    if gguf_field(reader, "general.type") != "adapter" or gguf_field(reader, "adapter.type") != "lora":
         raise ModelError(f"{adapter} is not a LoRA adapter GGUF (general.type and adapter.type do not say so)")
-    base_reader = _gguf_reader(base, "model")
-    architecture, base_architecture = field(reader, "general.architecture"), field(base_reader, "general.architecture")
+    base_reader = gguf_reader(base, "model")
+    architecture, base_architecture = gguf_field(reader, "general.architecture"), gguf_field(base_reader, "general.architecture")
     if architecture != base_architecture:
         raise ModelError(f"LoRA adapter {adapter} is for {architecture or 'an unknown architecture'}, the model is {base_architecture}")
     base_shapes = {tensor.name: [int(n) for n in tensor.shape] for tensor in base_reader.tensors}

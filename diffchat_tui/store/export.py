@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from pathlib import Path
 
 from diffchat_tui.core.session import EditTree, creation_order
+from diffchat_tui.paths import write_atomically
 from diffchat_tui.store.sessions import SessionStore
 
 
 def _write(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        raise
+    write_atomically(path, text.encode("utf-8"))
 
 
 def export_session(store: SessionStore, session_id: int, folder: Path | None = None) -> tuple[Path, Path]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from diffchat_tui.core.errors import ModelError
+from diffchat_tui.core.text import first_line
 from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
 
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
@@ -36,7 +37,7 @@ def _hub_file(spec: str) -> Path:
     try:
         return Path(hf_hub_download(repo, filename))
     except Exception as exc:  # offline, missing repo or file: one line either way
-        raise ModelError(f"cannot get scorer weights {spec}: {str(exc).splitlines()[0]}") from None
+        raise ModelError(f"cannot get scorer weights {spec}: {first_line(exc)}") from None
 
 
 def load_clip(spec: str, processor: str | None = None, device: str = "cpu"):
@@ -51,7 +52,7 @@ def load_clip(spec: str, processor: str | None = None, device: str = "cpu"):
             model = CLIPModel.from_pretrained(spec, use_safetensors=True).to(device).eval()
             proc = CLIPProcessor.from_pretrained(processor or spec)
         except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot load CLIP scorer {spec}: {str(exc).splitlines()[0]}") from None
+            raise ModelError(f"cannot load CLIP scorer {spec}: {first_line(exc)}") from None
         _LOADED[key] = (model, proc)
     return _LOADED[key]
 
@@ -137,7 +138,7 @@ class AestheticScorer:
                 try:
                     state = torch.load(file, map_location="cpu", weights_only=True)  # never unpickle code
                 except Exception as exc:  # UnpicklingError for anything but plain tensors
-                    raise ModelError(f"aesthetic head {file} is not a plain state dict: {str(exc).splitlines()[0]}") from None
+                    raise ModelError(f"aesthetic head {file} is not a plain state dict: {first_line(exc)}") from None
             else:
                 raise ModelError(f"aesthetic head {file} must be .safetensors or .pth")
             if not isinstance(state, dict) or "layers.0.weight" not in state:
@@ -146,7 +147,7 @@ class AestheticScorer:
             try:
                 mlp.load_state_dict(state)
             except RuntimeError as exc:
-                raise ModelError(f"aesthetic head {file} does not fit the LAION MLP: {str(exc).splitlines()[0]}") from None
+                raise ModelError(f"aesthetic head {file} does not fit the LAION MLP: {first_line(exc)}") from None
             self._mlp = mlp.to(self.device).eval()
         return self._mlp
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from diffchat_tui.core.prompting import TRAINED_FORMAT, read_answer
 from trainer.rl.pairs import evaluate_pool
 from trainer.rl.rewards import NOISE_FLOORS, Request, RewardModel, normalize, script_terms
 
@@ -54,7 +53,7 @@ class GroupRewards:
     @staticmethod
     def _target(completion: str, request: Request) -> str:
         """The prompt a completion leads to, read exactly as inference reads it."""
-        return read_answer(completion, request.current, TRAINED_FORMAT, request.instruction, negative=request.current_negative).target
+        return request.answer(completion).target
 
     def value_function(self):
         def value(prompts=None, completions=(), request_key=(), log_metric=None, **kwargs) -> list[float]:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from diffchat_tui.config import ImageSettings
 from diffchat_tui.core.errors import BadInput
-from diffchat_tui.core.prompting import TRAINED_FORMAT, Turn, read_answer
+from diffchat_tui.core.prompting import TRAINED_FORMAT, Answer, PromptFormat, Turn, read_answer
 from diffchat_tui.engines.factory import make_image_engine
 from diffchat_tui.engines.image import ImageEngine, RenderRequest
 from diffchat_tui.engines.image_diffusers import pick_device
@@ -69,6 +69,10 @@ class Request:
     def current_negative(self) -> str:
         return self.history[-1].negative if self.history else self.negative
 
+    def answer(self, completion: str, fmt: PromptFormat = TRAINED_FORMAT) -> Answer:
+        """What the model said, read exactly as inference reads it, against this request's current prompt."""
+        return read_answer(completion, self.current, fmt, self.instruction, negative=self.current_negative)
+
     @property
     def intent(self) -> str:
         """What the user wants, in their words: PickScore compares images with this, never with the candidate."""
@@ -96,7 +100,7 @@ class Request:
         return cls(source, record.instruction, history, include, exclude, keep, record.beautified_target_prompt, script, negative, exact)
 
 
-# -- image scorers ---------------------------------------------------------------------------------
+# -- text and script terms ------------------------------------------------------------------------
 
 class TextScorer:
     """The text-only reward from trainer.metrics: compliance + fluency guards, and preservation for integrity."""
@@ -119,7 +123,7 @@ class TextScorer:
 
 def script_terms(request: Request, completion: str) -> dict[str, float]:
     """What the answer itself earns: validity (1 applies cleanly, 0.5 partly, 0 not at all) and brevity."""
-    answer = read_answer(completion, request.current, TRAINED_FORMAT, request.instruction, negative=request.current_negative)
+    answer = request.answer(completion)
     applied = bool(answer.script)
     validity = 1.0 if answer.clean else 0.5 if applied else 0.0
     return {"validity": validity, "brevity": max(0.0, 1.0 - len(completion.split()) / BREVITY_WORDS)}

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from diffchat_tui.core.prompting import SCRIPT_FORMATS, PromptFormat, Turn, build_messages, format_for, read_answer, stop_for
+from diffchat_tui.core.prompting import SCRIPT_FORMATS, PromptFormat, Turn, build_messages, format_for, stop_for
 from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
 from trainer.data.vocab import load_vocab
 from trainer.metrics import content_words
@@ -150,7 +150,7 @@ def draw(
         messages, temperature=config.temperature, seed=seed, max_tokens=config.max_tokens, stop=stop_for(fmt),
         logit_bias=bias or None,
     )  # fmt: skip
-    answer = read_answer(raw, request.current, fmt, request.instruction, negative=request.current_negative)
+    answer = request.answer(raw, fmt)
     completion = raw.strip() if fmt in SCRIPT_FORMATS else answer.target
     return Candidate(answer.target, space, seed, raw, completion)
 
