@@ -95,6 +95,40 @@ def test_negative_requests_land_in_the_negative_prompt(records):
     assert sum(bool(r.source_negative) for r in records) > 0.15 * N
 
 
+def _cue_phrases() -> set[str]:
+    vocab = load_vocab()
+    entries = [*vocab.pools("atmosphere", "time").pick(None), *vocab.pools("atmosphere", "weather").pick(None)]
+    entries += [*vocab.pools("extras", "mood").pick(None), *vocab.pools("booru", "time_cues").train]
+    return {cue for entry in entries for cue in entry["cues"]}
+
+
+def test_a_new_time_weather_or_mood_leaves_none_of_the_old_ones_phrases(records):
+    """`make it a stormy night` on `..., clear blue sky, bright midday sun`: every phrase of the old mood goes."""
+    cues = _cue_phrases()
+    changes = [r for r in records if r.category in ("atmosphere", "mood")]
+    said_twice = 0
+    for record in changes:
+        before = PhraseIndex(record.history[-1].target if record.history else record.source_prompt)
+        stated = [cue for cue in cues if before.has(cue)]
+        gone = [cue for cue in stated if cue in record.checks.must_exclude]
+        for cue in gone:  # what the checks say must go, the script takes out
+            assert not contains_phrase(record.beautified_target_prompt, cue), record
+        said_twice += len(gone) > 0 and len(record.edit_script.splitlines()) > 1
+    assert said_twice > 0.1 * len(changes)  # many changes touch several phrases, not one
+    both = [r for r in records if r.category == "atmosphere" and len(r.checks.must_include) == 2 and not r.history]
+    assert len(both) > 0.05 * len([r for r in records if r.category == "atmosphere"])  # "a foggy dawn": time and weather
+
+
+def test_sources_state_moods_and_times_as_pasted_prompts_do(drafts):
+    cues = _cue_phrases()
+    sources = [d.record.source_prompt for d in drafts if d.register != "sentence"]
+    with_cues = [text for text in sources if any(contains_phrase(text, cue) for cue in cues)]
+    assert 0.05 * len(sources) < len(with_cues) < 0.5 * len(sources)
+    mood_sources = [d.record for d in drafts if d.record.category == "mood" and d.register != "sentence"]
+    replaced = [r for r in mood_sources if r.checks.must_exclude]
+    assert len(replaced) > 0.4 * len(mood_sources)  # most mood requests change a mood the prompt already has
+
+
 def test_removals_use_many_everyday_phrasings(drafts):
     used = {template for draft in drafts for (category, _, template) in draft.templates if category == "remove"}
     assert len(used) >= 30

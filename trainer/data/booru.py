@@ -72,7 +72,7 @@ def booru_prompt(draw: Draw) -> Tags:
     for group in groups:
         tag = draw.content("booru", group)
         if not any(t == tag for _, t in tags):
-            tags.append((group, tag))
+            tags += _with_sky(tag, draw) if group == "time" else [(group, tag)]
     quality = [("quality", q) for q in rng.sample(draw.vocab.pools("booru", "quality").train, rng.choice((0, 2, 3)))]
     tags = quality + tags if draw.chance(0.6) else tags + quality
     return Tags(tags, person)
@@ -161,8 +161,41 @@ def colour(prompt: Tags, draw: Draw) -> Edit | None:
     return Edit(text, [Op("replace", old, new)], [new], [old], [("hair",), (shade,)])
 
 
+def _sky_cues(draw: Draw, time: str) -> list[str]:
+    """Tags that go with a time tag (`blue sky, cloud` with `day`), which a new time makes wrong."""
+    return next((entry["cues"] for entry in draw.vocab.pools("booru", "time_cues").train if entry["time"] == time), [])
+
+
+def _with_sky(time: str, draw: Draw) -> list[tuple[str, str]]:
+    """A time tag as booru prompts have it: alone, with a sky tag or two, or only the sky tags."""
+    cues = _sky_cues(draw, time)
+    if not cues or not draw.chance(0.5):
+        return [("time", time)]
+    sky = [("sky", cue) for cue in draw.rng.sample(cues, draw.rng.choice((1, 2)) if len(cues) > 1 else 1)]
+    return sky if draw.chance(0.3) else [*sky, ("time", time)]
+
+
 def atmosphere(prompt: Tags, draw: Draw) -> Edit | None:
-    return _set_edit(prompt, draw, "time", lambda new: draw.phrase("atmosphere", "time", say=new, tag=new))
+    """A new time tag; the sky tags of the old time go (one may give way to a sky tag of the new)."""
+    sky = prompt.of("sky")
+    changed = _set(prompt, draw, "time")
+    if changed is None:
+        return None
+    op, new, old = changed
+    ops, gone = [op], [old] if old else []
+    cues = [cue for cue in _sky_cues(draw, new) if not prompt.has(cue)]
+    if sky and cues and draw.chance(0.5):
+        cue = draw.rng.choice(cues)
+        _swap(prompt, sky[0], cue, "sky")
+        ops.append(Op("replace", sky[0], cue))
+        gone.append(sky.pop(0))
+    for tag in sky:
+        prompt.tags.remove(("sky", tag))
+        prompt.weighted.pop(tag, None)
+        ops.append(Op("delete", tag))
+        gone.append(tag)
+    text = draw.phrase("atmosphere", "time", say=new, tag=new)
+    return Edit(text, ops, [new], gone, [(new,)])
 
 
 def camera(prompt: Tags, draw: Draw) -> Edit | None:

@@ -21,10 +21,10 @@ from diffchat_tui.core.edit_script import Op, apply_script, format_script
 from diffchat_tui.core.prompt_syntax import parse
 from trainer.data import booru, registers
 from trainer.data.draw import Draw, Edit, Register
-from trainer.data.edits import BASIC, MAX_OBJECTS, Tally, combine, lower_first, named_words, new_object
+from trainer.data.edits import BASIC, MAX_OBJECTS, Tally, combine, lower_first, named_words, new_object, stated_mood
 from trainer.data.edits_more import MORE, revisit
 from trainer.data.negative import negative, negative_source
-from trainer.data.scene import Mood, Scene, Thing
+from trainer.data.scene import Scene, Thing
 from trainer.data.schema import Checks, HistoryTurn, PhraseIndex, Record, contains_phrase
 from trainer.data.tools import record_key
 from trainer.data.vocab import Vocab, load_vocab
@@ -318,11 +318,11 @@ def source_scene(draw: Draw, parts: list[str]) -> Scene | None:
         return draw.content(name, group) if rng.random() < share else None
 
     time, weather = maybe(0.3, "atmosphere", "time"), maybe(0.2, "atmosphere", "weather") if outdoor else None
-    scene.time, scene.weather = (Mood(**time) if time else None), (Mood(**weather) if weather else None)
+    scene.time, scene.weather = (stated_mood(time, draw) if time else None), (stated_mood(weather, draw) if weather else None)
     scene.style = maybe(0.3 if sentence else 0.6, "styles")
     if not sentence:
         scene.lighting, scene.palette, scene.camera = maybe(0.45, "lighting"), maybe(0.2, "palettes"), maybe(0.35, "camera")
-        scene.mood = Mood(**mood) if (mood := maybe(0.1, "extras", "mood")) else None
+        scene.mood = stated_mood(mood, draw) if (mood := maybe(0.25, "extras", "mood")) else None
         if rng.random() < 0.3:
             scene.quality = rng.sample(draw.vocab.pools("quality", "beautify").train, rng.choice((1, 2)))
     _prepare(scene, draw, parts)
@@ -358,3 +358,8 @@ def _prepare(scene: Scene, draw: Draw, parts: list[str]) -> None:
             _insert(scene, _content_object(scene, draw, need))
     if ("add" in parts or "text" in parts) and len(scene.objects) >= MAX_OBJECTS:
         scene.objects.pop(0)
+    # People's prompts mostly state a mood or time already, often more than once: the edit must replace it, not add.
+    if "mood" in parts and scene.mood is None and draw.register != "sentence" and draw.chance(0.7):
+        scene.mood = stated_mood(draw.content("extras", "mood"), draw)
+    if "atmosphere" in parts and scene.time is None and draw.chance(0.6):
+        scene.time = stated_mood(draw.content("atmosphere", "time"), draw)

@@ -139,22 +139,73 @@ def _slot_edit(text: str, op: Op, new: str, old: str | None) -> Edit:
 
 
 def atmosphere(scene: Scene, draw: Draw) -> Edit | None:
-    if draw.chance(0.35):
+    if draw.chance(0.3):
         changed = _slot(scene, draw, "lighting", "lighting")
         if changed is None:
             return None
         new, old = changed
         return _slot_edit(draw.phrase("atmosphere", "lighting", x=new), set_slot(scene, draw, "lighting", new, old), new, old)
+    if scene.outdoor and draw.chance(0.3):
+        return _time_and_weather(scene, draw)
     slot = "weather" if scene.outdoor and draw.chance(0.5) else "time"
-    old: Mood | None = getattr(scene, slot)
-    entry = draw.value("atmosphere", slot, lambda entry: old is not None and entry["key"] == old.key)
+    entry = draw.value("atmosphere", slot, lambda entry: clashes(entry, getattr(scene, slot)))
     if entry is None:
         return None
-    mood = Mood(**entry)
-    setattr(scene, slot, mood)
-    op = Op("replace", old.tag, mood.tag) if old else add_op(scene, draw, mood.tag)
-    text = draw.phrase("atmosphere", "time", say=mood.say, tag=mood.tag)
-    return Edit(text, [op], include=[mood.key], exclude=[old.key] if old else [], mentions=[(mood.key, strip_article(mood.say))])
+    ops, gone = shift_mood(scene, draw, slot, entry)
+    text = draw.phrase("atmosphere", "time", say=entry["say"], tag=entry["tag"])
+    return Edit(text, ops, include=[entry["key"]], exclude=gone, mentions=[(entry["key"], strip_article(entry["say"]))])
+
+
+def _time_and_weather(scene: Scene, draw: Draw) -> Edit | None:
+    """"a foggy dawn": both slots change, and every phrase of the old ones goes."""
+    weather = draw.value("atmosphere", "weather", lambda entry: "adj" not in entry or clashes(entry, scene.weather))
+    time = draw.value("atmosphere", "time", lambda entry: clashes(entry, scene.time) or clashes(entry, scene.weather))
+    if weather is None or time is None or clashes(weather, scene.time):
+        return None
+    time_ops, time_gone = shift_mood(scene, draw, "time", time)
+    weather_ops, weather_gone = shift_mood(scene, draw, "weather", weather)
+    text = draw.phrase("atmosphere", "both", adj=weather["adj"], time=time["say"])
+    return Edit(
+        text, time_ops + weather_ops, include=[time["key"], weather["key"]], exclude=time_gone + weather_gone,
+        mentions=[(time["key"], time["say"]), (weather["key"], weather["adj"])],
+    )  # fmt: skip
+
+
+def clashes(entry: dict, old: Mood | None) -> bool:
+    """Whether a new mood would share words with the old one, so one check could not tell them apart."""
+    if old is None:
+        return False
+    new = [entry["key"], entry["tag"], *entry.get("cues", ())]
+    return any(contains_phrase(a, b) or contains_phrase(b, a) for a in new for b in (old.key, *old.phrases))
+
+
+def stated_mood(entry: dict, draw: Draw) -> Mood:
+    """A mood as a source prompt states it: its tag, and in tag prompts now and then its cues too, or only them."""
+    offered = entry.get("cues", ())
+    if not offered or draw.register == "sentence" or not draw.chance(0.45):
+        return Mood.of(entry)
+    cues = draw.rng.sample(offered, draw.rng.choice((1, 2)) if len(offered) > 1 else 1)
+    return Mood.of(entry, cues, tagged=draw.chance(0.6))
+
+
+def shift_mood(scene: Scene, draw: Draw, slot: str, entry: dict) -> tuple[list[Op], list[str]]:
+    """The ops that turn a slot's mood into entry's, and what must be gone after them.
+
+    The old tag (or its first cue) becomes the new tag and every other cue goes, one of them now
+    and then giving way to a cue of the new mood: `stormy night` leaves no `bright midday sun` behind.
+    """
+    old: Mood | None = getattr(scene, slot)
+    if old is None:
+        setattr(scene, slot, Mood.of(entry))
+        return [add_op(scene, draw, entry["tag"])], []
+    first, *rest = old.phrases
+    ops, cues = [Op("replace", first, entry["tag"])], []
+    if rest and entry.get("cues") and draw.chance(0.5):
+        cues = [draw.rng.choice(entry["cues"])]
+        ops.append(Op("replace", rest.pop(0), cues[0]))
+    ops += [Op("delete", phrase) for phrase in rest]
+    setattr(scene, slot, Mood.of(entry, cues))
+    return ops, [old.key, *old.cues]
 
 
 def colour(scene: Scene, draw: Draw) -> Edit | None:

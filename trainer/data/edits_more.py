@@ -8,8 +8,8 @@ import re
 
 from diffchat_tui.core.edit_script import Op
 from trainer.data.draw import Draw, Edit
-from trainer.data.edits import ALTERNATIVES, add_op, named_words
-from trainer.data.scene import Mood, Scene, Thing, plural, strip_article
+from trainer.data.edits import ALTERNATIVES, add_op, clashes, named_words, shift_mood
+from trainer.data.scene import Scene, Thing, plural, strip_article
 
 _WEIGHT = re.compile(r"^\((?P<text>.*):(?P<weight>[\d.]+)\)$")
 
@@ -126,21 +126,19 @@ def pose(scene: Scene, draw: Draw) -> Edit | None:
 
 
 def mood(scene: Scene, draw: Draw) -> Edit | None:
-    old = scene.mood
-    entry = draw.value("extras", "mood", lambda entry: old is not None and entry["key"] == old.key)
+    entry = draw.value("extras", "mood", lambda entry: clashes(entry, scene.mood))
     if entry is None:
         return None
-    new = scene.mood = Mood(**entry)
-    op = Op("replace", old.tag, new.tag) if old else add_op(scene, draw, new.tag)
-    phrase = draw.phrase("mood", "mood", say=new.say)
-    return Edit(phrase, [op], [new.key], [old.key] if old else [], [(new.key, new.say)])
+    ops, gone = shift_mood(scene, draw, "mood", entry)
+    phrase = draw.phrase("mood", "mood", say=entry["say"])
+    return Edit(phrase, ops, [entry["key"]], gone, [(entry["key"], entry["say"])])
 
 
 def weighable(scene: Scene, draw: Draw) -> list[str]:
     """Phrases of a tag prompt that may carry an emphasis weight, as the scene knows their text."""
     values = [scene.lighting, scene.palette, scene.camera, scene.style]
     phrases = [strip_article(v) if draw.tagged else v for v in values if v]
-    phrases += [thing.text for thing in scene.objects] + [m.tag for m in (scene.time, scene.weather, scene.mood) if m]
+    phrases += [thing.text for thing in scene.objects] + [m.tag for m in (scene.time, scene.weather, scene.mood) if m and m.tagged]
     return phrases
 
 

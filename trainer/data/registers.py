@@ -38,7 +38,7 @@ def _shown(value: str | None) -> list[str]:
 def tag_phrases(scene: Scene) -> list[str]:
     """`a cat sleeping in a cozy room, a red umbrella, at night, oil painting, dramatic lighting, ...`."""
     phrases = [scene.core(), *(thing.text for thing in scene.objects)]
-    phrases += [mood.tag for mood in (scene.time, scene.weather) if mood]
+    phrases += moods(scene)
     phrases += _shown(scene.style) + _shown(scene.lighting) + _shown(scene.palette) + _shown(scene.camera)
     return phrases + scene.quality
 
@@ -47,9 +47,14 @@ def community_phrases(scene: Scene, draw: Draw) -> list[str]:
     """A long prompt as shared on prompt sites: 30 to 70 words."""
     opener = f"{strip_article(scene.style)} of {scene.core()}" if scene.style else scene.core()
     phrases = [opener, *(thing.text for thing in scene.objects)]
-    phrases += [mood.tag for mood in (scene.time, scene.weather) if mood]
+    phrases += moods(scene)
     phrases += _shown(scene.lighting) + _shown(scene.palette) + _shown(scene.camera)
     return phrases + scene.credits + scene.quality
+
+
+def moods(scene: Scene) -> list[str]:
+    """The time, weather and mood, each as its tag and cues: `at midday, bright midday sun, ..., cheerful`."""
+    return [phrase for mood in (scene.time, scene.weather, scene.mood) if mood for phrase in mood.phrases]
 
 
 def community_extras(scene: Scene, draw: Draw) -> None:

@@ -7,6 +7,7 @@ changes through an edit script (registers.py renders the first version).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 ARTICLES = ("a ", "an ", "the ", "some ")
@@ -112,6 +113,20 @@ class Mood:
     tag: str
     say: str
     key: str
+    cues: tuple[str, ...] = ()
+    """Other phrases the prompt says it with: `bright midday sun, harsh shadows` beside (or instead of) `at midday`."""
+    tagged: bool = True
+    """False when only the cues say it, as in many pasted prompts."""
+
+    @classmethod
+    def of(cls, entry: dict, cues: Sequence[str] = (), tagged: bool = True) -> Mood:
+        """A vocabulary entry as a prompt states it (the entry's `cues` list what it may be said with)."""
+        return cls(entry["tag"], entry["say"], entry["key"], tuple(cues), tagged)
+
+    @property
+    def phrases(self) -> list[str]:
+        """What the prompt holds of it, in order."""
+        return ([self.tag] if self.tagged else []) + list(self.cues)
 
 
 def setting_place(setting: str) -> str:
@@ -173,6 +188,6 @@ class Scene:
         keys = [self.subject.head]
         keys += [setting_place(self.setting).split()[-1]] if self.setting else []
         keys += [thing.head for thing in self.objects]
-        keys += [mood.key for mood in (self.time, self.weather, self.mood) if mood]
+        keys += [mood.key if mood.tagged else mood.cues[0] for mood in (self.time, self.weather, self.mood) if mood]
         keys += [strip_article(value) for value in (self.style, self.lighting, self.palette, self.camera) if value]
         return keys

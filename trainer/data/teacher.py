@@ -83,8 +83,8 @@ def content_phrases(vocab: Vocab) -> frozenset[str]:
             continue
         for pools in groups.values():
             for entry in pools.pick(None):
-                if isinstance(entry, dict):
-                    found.add(entry.get("key") or entry["say"])
+                if isinstance(entry, dict):  # a mood, a negative ask, or a booru time's sky tags
+                    found.update(filter(None, [entry.get("key") or entry.get("say") or entry.get("time"), *entry.get("cues", ())]))
                 elif isinstance(entry, list):
                     continue
                 elif name == "settings":
