@@ -5,11 +5,13 @@ position, pose or expression, mood, emphasis weights, and putting back what an e
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from diffchat_tui.core.edit_script import Op
 from trainer.data.draw import Draw, Edit
 from trainer.data.edits import ALTERNATIVES, add_op, clashes, named_words, shift_mood
 from trainer.data.scene import Scene, Thing, plural, strip_article
+from trainer.data.vocab import Vocab
 
 _WEIGHT = re.compile(r"^\((?P<text>.*):(?P<weight>[\d.]+)\)$")
 
@@ -74,22 +76,55 @@ def text(scene: Scene, draw: Draw) -> Edit | None:
     if existing is not None and draw.chance(0.6):
         index, old = existing
         old_word = old.template.rsplit('"', 2)[1]
-        word = draw.value("extras", "text_words", lambda entry: entry == old_word)
-        if word is None:
-            return None
+        word = sign_words(draw, unlike=old_word)
         scene.objects[index] = Thing(old.template.replace(f'"{old_word}"', f'"{word}"'))
         phrase = draw.phrase("text", "change", text=word, old=old_word)
         return Edit(phrase, [Op("replace", f'"{old_word}"', f'"{word}"')], [word], [old_word], [(word,), (old_word,)])
-    if existing is not None or len(scene.objects) >= 3:
+    if existing is not None:
+        return None
+    plain = [(i, thing) for i, thing in enumerate(scene.objects) if not (thing.count or thing.position)]
+    if plain and (len(scene.objects) >= 3 or draw.chance(0.35)):  # words on something already there
+        index, old = draw.rng.choice(plain)
+        word = sign_words(draw)
+        scene.objects[index] = Thing(f'{old.text} that reads "{word}"')
+        phrase = draw.phrase("text", "label", bare=old.bare, text=word)
+        return Edit(phrase, [Op("replace", old.text, scene.objects[index].text)], [word, old.head], [], [(word,), (old.head,)])
+    if len(scene.objects) >= 3:
         return None
     carrier = draw.value("extras", "text_carrier")
-    word = draw.value("extras", "text_words")
+    word = sign_words(draw)
     thing = Thing(f'{carrier} that reads "{word}"')
     op = add_op(scene, draw, thing.text)
     scene.objects.append(thing)
     noun = strip_article(carrier).split()[-1]
     phrase = draw.phrase("text", "add", carrier=carrier, text=word)
     return Edit(phrase, [op], [word, noun], [], [(word,), (noun,)])
+
+
+def sign_words(draw: Draw, unlike: str = "") -> str:
+    """What a sign says. Training records mostly make words up from the vocabularies, so the model learns to
+    copy what it is asked to write instead of recalling a short list; held-out records use the held-out list."""
+    if draw.heldout or draw.chance(0.25):
+        return draw.value("extras", "text_words", lambda entry: entry == unlike)
+    words = " ".join(draw.rng.sample(_sign_vocabulary(draw.vocab), draw.rng.choice((1, 1, 2, 2, 3))))
+    words = draw.rng.choice((str.upper, str.upper, str.title, str.capitalize))(words)
+    if draw.chance(0.15):
+        words += " " + draw.rng.choice(("24H", "2025", "No. 7", "24/7", "1987", "#1"))
+    return words if words != unlike else sign_words(draw, unlike)
+
+
+@cache
+def _sign_vocabulary(vocab: Vocab) -> list[str]:
+    """Words of the training subjects, objects and settings: `umbrella`, `lighthouse`, `harbor`, ..."""
+    found = set()
+    for name in ("subjects", "objects", "settings"):
+        for pools in vocab.words[name].values():
+            for entry in pools.train:
+                found.update(word for word in re.findall(r"[a-z]{4,}", entry.replace("{colour}", "")) if word not in _GLUE)
+    return sorted(found)
+
+
+_GLUE = {"that", "with", "from", "into", "under", "inside", "near", "beside", "along", "atop", "across", "some", "their"}
 
 
 def position(scene: Scene, draw: Draw) -> Edit | None:
