@@ -1,5 +1,6 @@
 """The offline builder's invariants, checked over a few thousand built records."""
 
+import re
 from collections import Counter
 
 import pytest
@@ -127,6 +128,15 @@ def test_sources_state_moods_and_times_as_pasted_prompts_do(drafts):
     mood_sources = [d.record for d in drafts if d.record.category == "mood" and d.register != "sentence"]
     replaced = [r for r in mood_sources if r.checks.must_exclude]
     assert len(replaced) > 0.4 * len(mood_sources)  # most mood requests change a mood the prompt already has
+
+
+def test_sign_text_is_there_to_be_copied_not_recalled(records):
+    """Training records ask for many different words on signs, some on things the prompt already has."""
+    texts = [r for r in records if r.category == "text" and not r.heldout]
+    written = {quoted for r in texts for quoted in re.findall(r'"([^"]+)"', r.edit_script)}
+    assert len(written) > 0.5 * len(texts)
+    relabelled = [r for r in texts if r.edit_script.startswith("~ ") and "reads" not in r.edit_script.split("->")[0]]
+    assert len(relabelled) > 0.1 * len(texts)
 
 
 def test_removals_use_many_everyday_phrasings(drafts):
