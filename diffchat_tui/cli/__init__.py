@@ -8,6 +8,7 @@ Together those would double --help's start-up (0.14 s to 0.28 s measured, agains
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Optional
 
@@ -110,6 +111,8 @@ def root(
 
 
 def main() -> None:
+    # Pydantic otherwise reads every installed package's entry points for plugins (12 ms of each start); we use none.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # Typer's (vendored click's) usage and parameter errors

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from diffchat_tui.config import ImageSettings, LLMSettings
-from diffchat_tui.engines.image import ImageEngine
-from diffchat_tui.engines.image_diffusers import DiffusersEngine
 from diffchat_tui.engines.llm import LLMEngine
 from diffchat_tui.engines.llm_http import OpenAIHTTPEngine
 from diffchat_tui.engines.llm_llamacpp import LlamaCppEngine
 from diffchat_tui.engines.models import resolve_llm
+
+if TYPE_CHECKING:
+    from diffchat_tui.engines.image import ImageEngine
 
 
 def make_llm_engine(settings: LLMSettings, notice: Callable[[str], None] | None = None) -> LLMEngine:
@@ -31,6 +33,8 @@ def make_llm_engine(settings: LLMSettings, notice: Callable[[str], None] | None 
 
 def make_image_engine(settings: ImageSettings) -> ImageEngine:
     """A diffusers pipeline for the configured model and device (not loaded yet: load() is the slow part)."""
+    from diffchat_tui.engines.image_diffusers import DiffusersEngine  # PIL and metadata readers: a text edit needs neither
+
     return DiffusersEngine(
         settings.model,
         device=settings.device,
