@@ -198,9 +198,10 @@ _SYNTAX_MARKS = re.compile(r":\s*-?(?:\d+\.?\d*|\.\d+)\s*(?=[)\]>])|[()\[\]{}<>|
 def comparable(text: str) -> str:
     """Lower-case words only: how two prompts or phrases are compared for sameness.
 
-    Emphasis brackets and their weights separate words (`(wings:1.3)` reads `wings`).
+    Emphasis brackets and their weights separate words (`(wings:1.3)` reads `wings`), and so does a
+    hyphen (`ultra-detailed` holds `detailed`).
     """
-    text = _SYNTAX_MARKS.sub(" ", text.lower())
+    text = _SYNTAX_MARKS.sub(" ", text.lower()).replace("-", " ")
     return " ".join(re.sub(r"[^\w\s]+", "", text).split())
 
 

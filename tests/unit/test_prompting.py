@@ -121,3 +121,7 @@ def test_clean_strips_terminal_escapes_and_may_leave_nothing():
 def test_comparable_ignores_case_punctuation_spacing_and_emphasis():
     assert comparable("A Cat,  on a SOFA!") == "a cat on a sofa"
     assert comparable("(wings:1.3), ((eyes)), [blur]") == "wings eyes blur"
+
+
+def test_comparable_splits_hyphenated_words_so_each_part_matches():
+    assert comparable("Ultra-detailed, close-up, (x:-0.5)") == "ultra detailed close up x"
