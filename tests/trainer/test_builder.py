@@ -7,6 +7,7 @@ import pytest
 
 from diffchat_tui.core.edit_script import apply_script, parse_script
 from diffchat_tui.core.prompt_syntax import parse
+from diffchat_tui.core.prompting import comparable
 from trainer.data.builder import CATEGORIES, INSTRUCTION_WORDS, build
 from trainer.data.schema import PhraseIndex, contains_phrase
 from trainer.data.tools import record_key
@@ -128,6 +129,27 @@ def test_sources_state_moods_and_times_as_pasted_prompts_do(drafts):
     mood_sources = [d.record for d in drafts if d.record.category == "mood" and d.register != "sentence"]
     replaced = [r for r in mood_sources if r.checks.must_exclude]
     assert len(replaced) > 0.4 * len(mood_sources)  # most mood requests change a mood the prompt already has
+
+
+def test_cues_are_often_said_far_from_their_tag(drafts):
+    """`at midday, clear blue sky, ..., 8k, bright midday sun`: a change must look past the next phrase."""
+    vocab = load_vocab()
+    entries = [*vocab.pools("atmosphere", "time").pick(None), *vocab.pools("atmosphere", "weather").pick(None)]
+    near = far = 0
+    for draft in drafts:
+        if draft.register not in ("tags", "community"):
+            continue
+        phrases = [comparable(phrase) for phrase in draft.record.source_prompt.split(",")]
+        for entry in entries:
+            if comparable(entry["tag"]) not in phrases:
+                continue
+            at = phrases.index(comparable(entry["tag"]))
+            for cue in (comparable(cue) for cue in entry["cues"] if comparable(cue) in phrases):
+                if abs(phrases.index(cue) - at) > len(entry["cues"]):
+                    far += 1
+                else:
+                    near += 1
+    assert far > 0.15 * (near + far) and near > 0.3 * (near + far), (near, far)
 
 
 def test_sign_text_is_there_to_be_copied_not_recalled(records):

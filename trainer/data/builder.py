@@ -199,7 +199,7 @@ def _source(draw: Draw, parts: list[str]) -> tuple[Scene | booru.Tags | None, st
     if draw.register == "community":
         registers.community_extras(scene, draw)
         return scene, registers.sprinkle(registers.community_phrases(scene, draw), scene.weighted, draw)
-    return scene, registers.sprinkle(registers.tag_phrases(scene), scene.weighted, draw)
+    return scene, registers.sprinkle(registers.tag_phrases(scene, draw), scene.weighted, draw)
 
 
 def _quality(state: Scene | booru.Tags, draw: Draw) -> list[str]:

@@ -35,12 +35,12 @@ def _shown(value: str | None) -> list[str]:
     return [strip_article(value)] if value else []
 
 
-def tag_phrases(scene: Scene) -> list[str]:
+def tag_phrases(scene: Scene, draw: Draw) -> list[str]:
     """`a cat sleeping in a cozy room, a red umbrella, at night, oil painting, dramatic lighting, ...`."""
     phrases = [scene.core(), *(thing.text for thing in scene.objects)]
     phrases += moods(scene)
     phrases += _shown(scene.style) + _shown(scene.lighting) + _shown(scene.palette) + _shown(scene.camera)
-    return phrases + scene.quality
+    return scatter_cues(phrases + scene.quality, scene, draw)
 
 
 def community_phrases(scene: Scene, draw: Draw) -> list[str]:
@@ -49,12 +49,27 @@ def community_phrases(scene: Scene, draw: Draw) -> list[str]:
     phrases = [opener, *(thing.text for thing in scene.objects)]
     phrases += moods(scene)
     phrases += _shown(scene.lighting) + _shown(scene.palette) + _shown(scene.camera)
-    return phrases + scene.credits + scene.quality
+    return scatter_cues(phrases + scene.credits + scene.quality, scene, draw)
 
 
 def moods(scene: Scene) -> list[str]:
     """The time, weather and mood, each as its tag and cues: `at midday, bright midday sun, ..., cheerful`."""
     return [phrase for mood in (scene.time, scene.weather, scene.mood) if mood for phrase in mood.phrases]
+
+
+CUE_MOVES = 0.4
+"""Chance that a cue leaves its tag's side: pasted prompts say `bright midday sun` far from `clear blue sky`."""
+
+
+def scatter_cues(phrases: list[str], scene: Scene, draw: Draw) -> list[str]:
+    """Move some cues later in the prompt, so a change must find every phrase of the old mood, not the next one."""
+    cues = [cue for mood in (scene.time, scene.weather, scene.mood) if mood for cue in mood.cues]
+    for cue in cues:
+        at = phrases.index(cue) if cue in phrases else len(phrases)
+        if at < len(phrases) - 1 and draw.chance(CUE_MOVES):
+            phrases.pop(at)
+            phrases.insert(draw.rng.randint(at + 1, len(phrases)), cue)  # past at least one other phrase
+    return phrases
 
 
 def community_extras(scene: Scene, draw: Draw) -> None:
