@@ -152,6 +152,18 @@ def test_cues_are_often_said_far_from_their_tag(drafts):
     assert far > 0.15 * (near + far) and near > 0.3 * (near + far), (near, far)
 
 
+def test_a_thing_that_has_a_place_moves_and_leaves_its_old_place(records):
+    """`put the windmill in front` on `an old windmill in the background`: the background goes."""
+    places = load_vocab().pools("extras", "position").pick(None)
+    moves = [r for r in records if r.category == "position" and not r.history]
+    moved = [r for r in moves if any(place in phrase for phrase in r.checks.must_exclude for place in places)]
+    assert 0.2 * len(moves) < len(moved) < 0.8 * len(moves)
+    for record in moved:
+        for phrase in record.checks.must_exclude:
+            assert contains_phrase(record.source_prompt, phrase), record
+            assert not contains_phrase(record.beautified_target_prompt, phrase), record
+
+
 def test_sign_text_is_there_to_be_copied_not_recalled(records):
     """Training records ask for many different words on signs, some on things the prompt already has."""
     texts = [r for r in records if r.category == "text" and not r.heldout]

@@ -363,3 +363,7 @@ def _prepare(scene: Scene, draw: Draw, parts: list[str]) -> None:
         scene.mood = stated_mood(draw.content("extras", "mood"), draw)
     if "atmosphere" in parts and scene.time is None and draw.chance(0.6):
         scene.time = stated_mood(draw.content("atmosphere", "time"), draw)
+    # "put the windmill in front": pasted prompts often place things already, and a move replaces the place.
+    if "position" in parts and scene.objects and draw.chance(0.5):
+        index = draw.rng.randrange(len(scene.objects))
+        scene.objects[index] = scene.objects[index].changed(position=draw.content("extras", "position"))

@@ -128,16 +128,22 @@ _GLUE = {"that", "with", "from", "into", "under", "inside", "near", "beside", "a
 
 
 def position(scene: Scene, draw: Draw) -> Edit | None:
-    options = [(i, t) for i, t in _things(scene, draw, lambda t: t.position is None) if i is not None]
+    """Put a thing somewhere; a thing that already has a place moves, and its old place goes."""
+    options = [(i, t) for i, t in _things(scene, draw, lambda t: True) if i is not None]
+    placed = [(i, t) for i, t in options if t.position]
     if not options:
         return None
-    index, old = draw.rng.choice(options)
-    where = draw.value("extras", "position")
+    index, old = draw.rng.choice(placed or options)
+    where = draw.value("extras", "position", lambda entry: entry == old.position)
+    if where is None:
+        return None
     new = old.changed(position=where)
     scene.objects[index] = new
-    phrase = draw.phrase("position", "move", the=f"the {old.bare}", where=where)
+    the = f"the {strip_article(old.changed(position=None).text)}"
+    phrase = draw.phrase("position", "move", the=the, where=where)
     key = where.split()[-1]
-    return Edit(phrase, [Op("replace", old.text, new.text)], [key, old.head], [], [(old.head,), (key,)])
+    gone = [strip_article(old.text)] if old.position else []
+    return Edit(phrase, [Op("replace", old.text, new.text)], [key, old.head], gone, [(old.head,), (key,)])
 
 
 def pose(scene: Scene, draw: Draw) -> Edit | None:
