@@ -58,7 +58,7 @@ def moods(scene: Scene) -> list[str]:
 
 
 CUE_MOVES = 0.4
-"""Chance that a cue leaves its tag's side: pasted prompts say `bright midday sun` far from `clear blue sky`."""
+"""Chance that a cue leaves its tag's side: pasted prompts say `bright midday sun` far from `at midday`."""
 
 
 def scatter_cues(phrases: list[str], scene: Scene, draw: Draw) -> list[str]:
