@@ -201,13 +201,22 @@ def _add(prompt: str, op: Op) -> str:
         return prompt if op.kind == "quality" else f"!{op.text!r} is already in the prompt"
     parsed = parse(prompt)
     if op.anchor:
-        span = find_span(parsed, op.anchor)
+        span = find_span(parsed, op.anchor) or _atom_holding(parsed, op.anchor)
         if span is None:
             return f"!anchor {op.anchor!r} is not in the prompt"
         at = _end_of_phrase(parsed, span[1])
     else:
         at = _end_of_content(parsed)
     return insert_phrase(prompt, at, ", ".join(fresh))
+
+
+def _atom_holding(parsed: Parsed, quote: str) -> tuple[int, int] | None:
+    """The span of an atom whose words hold the quote's: an anchor may name `cat` in `[cat:fox:0.5]`."""
+    wanted = re.findall(r"\w+", quote.lower())
+    for unit in parsed.units:
+        if unit.kind == "atom" and wanted and set(wanted) <= set(re.findall(r"\w+", parsed.unit_text(unit).lower())):
+            return unit.start, unit.end
+    return None
 
 
 def insert_phrase(prompt: str, at: int, phrase: str) -> str:
@@ -228,9 +237,9 @@ def insert_phrase(prompt: str, at: int, phrase: str) -> str:
 
 
 def _end_of_phrase(parsed: Parsed, position: int) -> int:
-    """The end of the comma phrase holding `position`: the next comma or line break outside brackets."""
+    """The end of the phrase holding `position`: the next comma, line break or BREAK/AND outside brackets."""
     for unit in parsed.units:
-        if unit.start >= position and unit.kind in ("comma", "newline"):
+        if unit.start >= position and unit.kind in ("comma", "newline", "keyword"):
             if not any(group.start < unit.start < group.end for group in parsed.groups):
                 return unit.start
     return _end_of_content(parsed) if position <= _end_of_content(parsed) else len(parsed.text.rstrip())

@@ -152,3 +152,15 @@ def test_syntax_outside_a_deleted_span_survives(start, length):
         at = LONG.index(piece)
         if at + len(piece) <= span[0] or at >= span[1]:
             assert piece in result.prompt
+
+
+def test_an_add_anchored_inside_an_atom_goes_after_that_atom_and_leaves_it_whole():
+    prompt = "1girl, solo, [cat:fox:0.5], forest, <lora:add_detail:0.6>"
+    applied = apply_script(prompt, [Op("add", "a red scarf", anchor="cat")])
+    assert applied.prompt == "1girl, solo, [cat:fox:0.5], a red scarf, forest, <lora:add_detail:0.6>"
+    assert apply_script(prompt, [Op("delete", "cat")]).prompt == prompt  # only an anchor may point inside an atom
+
+
+def test_an_add_before_break_keeps_break_and_its_line():
+    prompt = "1girl, [cat:fox:0.5] BREAK\nforest"
+    assert apply_script(prompt, [Op("add", "a red scarf", anchor="cat")]).prompt == "1girl, [cat:fox:0.5], a red scarf, BREAK\nforest"
