@@ -129,11 +129,10 @@ _GLUE = {"that", "with", "from", "into", "under", "inside", "near", "beside", "a
 
 def position(scene: Scene, draw: Draw) -> Edit | None:
     """Put a thing somewhere; a thing that already has a place moves, and its old place goes."""
-    options = [(i, t) for i, t in _things(scene, draw, lambda t: True) if i is not None]
-    placed = [(i, t) for i, t in options if t.position]
-    if not options:
+    if not scene.objects:
         return None
-    index, old = draw.rng.choice(placed or options)
+    placed = [(i, t) for i, t in enumerate(scene.objects) if t.position]
+    index, old = draw.rng.choice(placed or list(enumerate(scene.objects)))
     where = draw.value("extras", "position", lambda entry: entry == old.position)
     if where is None:
         return None
