@@ -164,6 +164,27 @@ def test_a_thing_that_has_a_place_moves_and_leaves_its_old_place(records):
             assert not contains_phrase(record.beautified_target_prompt, phrase), record
 
 
+def test_a_new_style_takes_the_old_mediums_words_with_it(drafts):
+    """`claymation` on `cinematic photo, ..., octane render` or on booru `anime coloring, 3d`: no old medium stays."""
+    vocab = load_vocab()
+    medium = {w for group in ("render", "lens", "film") for w in vocab.pools("media", group).pick(None)}
+    medium |= set(vocab.pools("booru", "style").pick(None))
+    changes = [d for d in drafts if d.record.category == "style" and not d.record.history and d.register in ("community", "booru")]
+    cleared = 0
+    for draft in changes:
+        record = draft.record
+        stated = [word for word in medium if contains_phrase(record.source_prompt, word)]
+        gone = [word for word in stated if word in record.checks.must_exclude]
+        for word in gone:
+            assert not contains_phrase(record.beautified_target_prompt, word), record
+        cleared += len(gone) > 0 and len(record.edit_script.splitlines()) > 1
+        if draft.register == "booru":  # a booru style change leaves no old style tag at all
+            assert set(stated) <= set(record.checks.must_exclude), record
+    assert cleared > 0.3 * len(changes), (cleared, len(changes))
+    artists = vocab.pools("artists", "all").pick(None)
+    assert any(contains_phrase(d.record.beautified_target_prompt, artist) for d in changes for artist in artists)
+
+
 def test_sign_text_is_there_to_be_copied_not_recalled(records):
     """Training records ask for many different words on signs, some on things the prompt already has."""
     texts = [r for r in records if r.category == "text" and not r.heldout]

@@ -13,10 +13,12 @@ from diffchat_tui.core.edit_script import Op
 from trainer.data.draw import Draw, Edit
 from trainer.data.edits import new_quality
 from trainer.data.edits_more import reweighted, weight_checks
-from trainer.data.scene import with_article
+from trainer.data.scene import strip_article, with_article
 
-PERSON_GROUPS = ("hair", "hair_colour", "eyes", "expression", "clothing", "pose", "framing", "background", "object", "time")
-SCENERY_GROUPS = ("scenery", "scenery", "scenery", "background", "object", "time")
+PERSON_GROUPS = ("hair", "hair_colour", "eyes", "expression", "clothing", "pose", "framing", "background", "object", "time", "style")
+SCENERY_GROUPS = ("scenery", "scenery", "scenery", "background", "object", "time", "style")
+CLEARED = ("expression", "style")
+"""Groups whose tags all give way to a new one: `crying` leaves no `smile, blush`, `sketch` no `anime coloring, 3d`."""
 REPLACEABLE = ("background", "clothing", "object", "scenery")
 REMOVABLE = ("object", "clothing", "background", "scenery")
 
@@ -69,6 +71,8 @@ def booru_prompt(draw: Draw) -> Tags:
         person = None
         tags += [("count", "no humans"), ("count", "scenery")]
         groups = list(SCENERY_GROUPS)
+    groups = [group for group in groups if group != "style" or draw.chance(0.5)]
+    groups += [group for group in CLEARED if group in groups and draw.chance(0.4)]  # `smile, blush`
     for group in groups:
         tag = draw.content("booru", group)
         if not any(t == tag for _, t in tags):
@@ -106,11 +110,9 @@ def remove(prompt: Tags, draw: Draw) -> Edit | None:
     if not candidates:
         return None
     group, tag = draw.rng.choice(candidates)
-    prompt.tags.remove((group, tag))
     prompt.removed.append((group, tag))
     text = draw.phrase("remove", "object", the=f"the {tag}", bare=tag)
-    prompt.weighted.pop(tag, None)
-    return Edit(text, [Op("delete", tag)], exclude=[tag], mentions=[(tag,)])
+    return Edit(text, [_drop(prompt, group, tag)], exclude=[tag], mentions=[(tag,)])
 
 
 def _heldout_tags(draw: Draw) -> list[str]:
@@ -130,24 +132,31 @@ def swap(prompt: Tags, draw: Draw) -> Edit | None:
     return Edit(text, [Op("replace", old, new)], [new], [old], [(old,), (new,)])
 
 
-def _set(prompt: Tags, draw: Draw, group: str) -> tuple[Op, str, str | None] | None:
-    """Swap the group's tag for a new one, or add one when the prompt has none."""
-    old = next(iter(prompt.of(group)), None)
-    new = draw.value("booru", group, lambda tag: tag == old or prompt.has(tag))
-    if new is None:
+def _set(prompt: Tags, draw: Draw, group: str, new: str | None = None) -> tuple[list[Op], str, list[str]] | None:
+    """Swap the group's tag for a new one (or add one when the prompt has none); a CLEARED group loses its other tags."""
+    old = prompt.of(group)
+    new = new or draw.value("booru", group, prompt.has)
+    if new is None or prompt.has(new):
         return None
-    if old is None:
-        return _add(prompt, draw, group, new), new, None
-    _swap(prompt, old, new, group)
-    return Op("replace", old, new), new, old
+    if not old:
+        return [_add(prompt, draw, group, new)], new, []
+    gone = old if group in CLEARED else old[:1]
+    _swap(prompt, gone[0], new, group)
+    return [Op("replace", gone[0], new), *(_drop(prompt, group, tag) for tag in gone[1:])], new, gone
+
+
+def _drop(prompt: Tags, group: str, tag: str) -> Op:
+    prompt.tags.remove((group, tag))
+    prompt.weighted.pop(tag, None)
+    return Op("delete", tag)
 
 
 def _set_edit(prompt: Tags, draw: Draw, group: str, phrase: Callable[[str], str]) -> Edit | None:
     changed = _set(prompt, draw, group)
     if changed is None:
         return None
-    op, new, old = changed
-    return Edit(phrase(new), [op], [new], [old] if old else [], [(new,)])
+    ops, new, gone = changed
+    return Edit(phrase(new), ops, [new], gone, [(new,)])
 
 
 def colour(prompt: Tags, draw: Draw) -> Edit | None:
@@ -181,8 +190,7 @@ def atmosphere(prompt: Tags, draw: Draw) -> Edit | None:
     changed = _set(prompt, draw, "time")
     if changed is None:
         return None
-    op, new, old = changed
-    ops, gone = [op], [old] if old else []
+    ops, new, gone = changed
     cues = [cue for cue in _sky_cues(draw, new) if not prompt.has(cue)]
     if sky and cues and draw.chance(0.5):
         cue = draw.rng.choice(cues)
@@ -190,9 +198,7 @@ def atmosphere(prompt: Tags, draw: Draw) -> Edit | None:
         ops.append(Op("replace", sky[0], cue))
         gone.append(sky.pop(0))
     for tag in sky:
-        prompt.tags.remove(("sky", tag))
-        prompt.weighted.pop(tag, None)
-        ops.append(Op("delete", tag))
+        ops.append(_drop(prompt, "sky", tag))
         gone.append(tag)
     text = draw.phrase("atmosphere", "time", say=new, tag=new)
     return Edit(text, ops, [new], gone, [(new,)])
@@ -212,18 +218,13 @@ def pose(prompt: Tags, draw: Draw) -> Edit | None:
 
 
 def style(prompt: Tags, draw: Draw) -> Edit | None:
-    old = next(iter(prompt.of("style")), None)
-    new = draw.value("styles", "all", lambda s: s.split(" ", 1)[-1] == old)
-    if new is None:
+    new = draw.value("styles", "all")
+    changed = _set(prompt, draw, "style", new and strip_article(new))
+    if changed is None:
         return None
-    bare = new.split(" ", 1)[-1]
-    if old is None:
-        op = _add(prompt, draw, "style", bare)
-    else:
-        _swap(prompt, old, bare, "style")
-        op = Op("replace", old, bare)
+    ops, bare, gone = changed
     text = draw.phrase("style", "style", a=new, bare=bare)
-    return Edit(text, [op], [bare], [old] if old else [], [(bare,)])
+    return Edit(text, ops, [bare], gone, [(bare,)])
 
 
 def weight(prompt: Tags, draw: Draw) -> Edit | None:

@@ -130,8 +130,25 @@ def style(scene: Scene, draw: Draw) -> Edit | None:
         return None
     new, old = changed
     op = set_slot(scene, draw, "style", new, old)
+    stale = medium_credits(scene, draw, new)
+    scene.credits = [credit for credit in scene.credits if credit not in stale]
     text = draw.phrase("style", "style", a=new, bare=strip_article(new))
-    return _slot_edit(text, op, strip_article(new), old and strip_article(old))
+    edit = _slot_edit(text, op, strip_article(new), old and strip_article(old))
+    edit.ops += [Op("delete", credit) for credit in stale]
+    edit.exclude += stale
+    return edit
+
+
+def medium_credits(scene: Scene, draw: Draw, new_style: str) -> list[str]:
+    """Credits that state the old medium: a watercolor keeps no `octane render`, a render no `kodak portra 400`."""
+    if "photo" in new_style:
+        groups = ("render",)
+    elif "render" in new_style:
+        groups = ("lens", "film")
+    else:
+        groups = ("render", "lens", "film")
+    medium = {word for group in groups for word in draw.vocab.pools("media", group).pick(None)}
+    return [credit for credit in scene.credits if credit in medium]
 
 
 def _slot_edit(text: str, op: Op, new: str, old: str | None) -> Edit:
