@@ -185,6 +185,36 @@ def test_a_new_style_takes_the_old_mediums_words_with_it(drafts):
     assert any(contains_phrase(d.record.beautified_target_prompt, artist) for d in changes for artist in artists)
 
 
+def test_a_thing_that_has_a_size_gets_the_other_size_or_a_normal_one(records):
+    """`make the dragon big enough to ride` on `a tiny dragon`: `tiny` goes, and no `a big tiny dragon`."""
+    vocab = load_vocab()
+    big, small = (vocab.pools("extras", f"size_{kind}").pick(None) for kind in ("big", "small"))
+    resizes = [r for r in records if r.category == "size" and not r.history]
+    resized = [r for r in resizes if r.checks.must_exclude]
+    assert 0.2 * len(resizes) < len(resized) < 0.8 * len(resizes), (len(resized), len(resizes))
+    normal = 0
+    for record in resized:
+        (old,) = record.checks.must_exclude
+        assert contains_phrase(record.source_prompt, old) and not contains_phrase(record.beautified_target_prompt, old)
+        old_size = next(word for word in (*big, *small) if old.startswith(word + " "))
+        thing = old.removeprefix(old_size + " ")
+        new = PhraseIndex(record.beautified_target_prompt)
+        assert not any(new.has(f"{word} {thing}") for word in (big if old_size in big else small)), record
+        normal += not any(new.has(f"{word} {thing}") for word in (*big, *small))
+    assert normal > 0.1 * len(resized)
+
+
+def test_a_thing_the_prompt_counts_can_become_one(records):
+    """`only one cat` on `three cats`: the count goes and one cat stays."""
+    counts = [r for r in records if r.category == "count" and not r.history]
+    to_one = [r for r in counts if r.checks.must_exclude]
+    assert 0.1 * len(counts) < len(to_one) < 0.6 * len(counts), (len(to_one), len(counts))
+    for record in to_one:
+        (many,) = record.checks.must_exclude
+        assert contains_phrase(record.source_prompt, many) and not contains_phrase(record.beautified_target_prompt, many)
+        assert contains_phrase(record.beautified_target_prompt, record.checks.must_include[0]), record
+
+
 def test_sign_text_is_there_to_be_copied_not_recalled(records):
     """Training records ask for many different words on signs, some on things the prompt already has."""
     texts = [r for r in records if r.category == "text" and not r.heldout]

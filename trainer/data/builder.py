@@ -363,7 +363,24 @@ def _prepare(scene: Scene, draw: Draw, parts: list[str]) -> None:
         scene.mood = stated_mood(draw.content("extras", "mood"), draw)
     if "atmosphere" in parts and scene.time is None and draw.chance(0.6):
         scene.time = stated_mood(draw.content("atmosphere", "time"), draw)
-    # "put the windmill in front": pasted prompts often place things already, and a move replaces the place.
-    if "position" in parts and scene.objects and draw.chance(0.5):
-        index = draw.rng.randrange(len(scene.objects))
-        scene.objects[index] = scene.objects[index].changed(position=draw.content("extras", "position"))
+    # Pasted prompts often size, count or place things already, and the edit must replace what they say:
+    # "make the dragon big" on `a tiny dragon`, "only one cat" on `three cats`, "put the windmill in front".
+    if "size" in parts:
+        _restate(scene, draw, 0.5, _single, size=draw.content("extras", draw.rng.choice(("size_big", "size_small"))))
+    if "count" in parts:
+        _restate(scene, draw, 0.35, _single, count=draw.content("extras", "count"))
+    if "position" in parts:
+        _restate(scene, draw, 0.5, lambda thing: True, position=draw.content("extras", "position"))
+
+
+def _restate(scene: Scene, draw: Draw, share: float, usable: Callable[[Thing], bool], **fields: str) -> None:
+    """Give one usable object, with chance share, what the fields say."""
+    options = [index for index, thing in enumerate(scene.objects) if usable(thing)]
+    if options and draw.chance(share):
+        index = draw.rng.choice(options)
+        scene.objects[index] = scene.objects[index].changed(**fields)
+
+
+def _single(thing: Thing) -> bool:
+    """One of something with no size, count or place yet: `a lamp`."""
+    return thing.countable and thing.size is None and thing.count is None and thing.position is None

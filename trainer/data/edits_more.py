@@ -36,23 +36,40 @@ def _template_used(draw: Draw, field: str) -> bool:
 
 
 def size(scene: Scene, draw: Draw) -> Edit | None:
-    options = _things(scene, draw, lambda thing: thing.count is None and thing.position is None)
+    """A new size; a thing the prompt already sizes (`a tiny dragon`) goes the other way, or back to normal."""
+    options = _things(scene, draw, lambda thing: thing.countable and thing.count is None and thing.position is None)
     if not options:
         return None
-    index, old = draw.rng.choice(options)
-    kind = draw.rng.choice(("big", "small"))
-    word = draw.value("extras", f"size_{kind}", lambda entry: entry == old.size)
-    if word is None:
-        return None
+    index, old = draw.rng.choice([option for option in options if option[1].size] or options)
+    the, gone = f"the {strip_article(old.base)}", [old.bare] if old.size else []
+    if old.size and draw.chance(0.3):
+        new = old.changed(size=None)
+        _put(scene, index, new)
+        text = draw.phrase("size", "normal", the=the, noun=old.head, size=old.size)
+        return Edit(text, [Op("replace", old.text, new.text)], [old.head], gone, [(old.head,)])
+    if old.size:
+        kind = "small" if old.size in draw.vocab.pools("extras", "size_big").pick(None) else "big"
+    else:
+        kind = draw.rng.choice(("big", "small"))
+    word = draw.value("extras", f"size_{kind}")
     new = old.changed(size=word)
     _put(scene, index, new)
-    text = draw.phrase("size", kind, the=f"the {old.bare}", noun=old.head, size=word)
+    text = draw.phrase("size", kind, the=the, noun=old.head, size=word)
     include = word if _template_used(draw, "size") else ALTERNATIVES.join(draw.vocab.pools("extras", f"size_{kind}").pick(None))
-    return Edit(text, [Op("replace", old.text, new.text)], [include, old.head], [], [(old.head,)])
+    return Edit(text, [Op("replace", old.text, new.text)], [include, old.head], gone, [(old.head,)])
 
 
 def count(scene: Scene, draw: Draw) -> Edit | None:
-    options = [(i, t) for i, t in _things(scene, draw, lambda t: t.countable and not t.count and not t.position) if i is not None]
+    """Many of one thing, or one of a thing the prompt already counts (`only one cat` on `three cats`)."""
+    options = [(i, t) for i, t in _things(scene, draw, lambda t: t.countable and not t.position) if i is not None]
+    counted = [(i, t) for i, t in options if t.count]
+    if counted:
+        index, old = draw.rng.choice(counted)
+        new = old.changed(count=None)
+        _put(scene, index, new)
+        noun = strip_article(old.base)
+        text = draw.phrase("count", "one", noun=noun, plural=plural(noun), count=old.count)
+        return Edit(text, [Op("replace", old.text, new.text)], [new.head], [old.bare], [(new.head, old.head)])
     if not options:
         return None
     index, old = draw.rng.choice(options)
