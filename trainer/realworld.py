@@ -28,10 +28,22 @@ Text = Annotated[str, StringConstraints(min_length=1)]
 Check = Text | list[Text]
 
 
+def shipped_set(name: str) -> Path:
+    """An eval set shipped in trainer/eval/ (in the repository, and in the wheel next to the trainer package)."""
+    here = Path(__file__).resolve().parent / "eval" / name
+    return here if here.is_file() else paths.package_assets_dir().parent / "trainer" / "eval" / name
+
+
 def default_path() -> Path:
-    """The set shipped in the repository (and in the wheel, next to the trainer package)."""
-    here = Path(__file__).resolve().parent / "eval" / "realworld.jsonl"
-    return here if here.is_file() else paths.package_assets_dir().parent / "trainer" / "eval" / "realworld.jsonl"
+    """The hand-written real-world set."""
+    return shipped_set("realworld.jsonl")
+
+
+def heldout_path() -> Path:
+    """The builder's held-out test records behind the README table, pinned so that no later change to the
+    builder or to core/ can move them: the held-out rows of `diffchat eval --data test.jsonl --limit 600` on
+    the commit-fccfae3 split (`data build --n 6400 --seed 0`, `data split --test-frac 0.1 --seed 0`)."""
+    return shipped_set("heldout.jsonl")
 
 
 class RealCase(BaseModel):

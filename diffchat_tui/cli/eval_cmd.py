@@ -16,9 +16,9 @@ PLAIN_EVERY = 50
 EXAMPLES = """
 Examples:
 
-  diffchat eval --data data/test.jsonl --model base --model embedded
+  diffchat eval --model base --model embedded         # the README table: the pinned held-out set and the real-world set
 
-  diffchat eval --model embedded                      # the hand-written real-world set only
+  diffchat eval --data data/test.jsonl --model embedded --no-real   # your own split
 
   diffchat eval --data data/test.jsonl --model base --model base+runs/x/x-lora-f16.gguf --limit 100 -o runs/eval
 """
@@ -26,7 +26,8 @@ Examples:
 
 def evaluate(
     data: Annotated[
-        Optional[Path], typer.Option("--data", help="InstructPE JSON/JSONL test file (the builder's test split).", dir_okay=False)
+        Optional[Path],
+        typer.Option("--data", help="InstructPE JSON/JSONL test file; default: the held-out set pinned in trainer/eval/.", dir_okay=False),
     ] = None,
     real: Annotated[
         Optional[Path],
@@ -57,26 +58,26 @@ def evaluate(
     """Score each model's edits: instruction compliance, preservation of the rest, syntax kept and fluency, per kind.
 
     The builder's held-out records (phrasings and vocabulary kept out of training) and the hand-written
-    real-world cases are reported apart from the rest. The Markdown table goes to stdout; the files go to
-    --output (default: eval-<data name>/, or eval-realworld/).
+    real-world cases are reported apart from the rest. With no --data, the held-out set is the one the
+    README table reports, pinned in trainer/eval/heldout.jsonl. The Markdown table goes to stdout; the
+    files go to --output (default: eval-<data name>/).
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from trainer.evaluate import eval_items, evaluate_records, markdown, rescored, resolve_spec, write_outputs
-    from trainer.realworld import default_path
+    from trainer.realworld import default_path, heldout_path
 
     specs = models or ["embedded"]
     if len(set(specs)) != len(specs):
         raise BadInput("each --model may be given once")
-    if data is None and no_real:
-        raise BadInput("nothing to evaluate: give --data, or drop --no-real")
+    data = data or heldout_path()
     records = eval_items(data, limit, None if no_real else (real or default_path()))
-    out_dir = output or Path(f"eval-{data.stem if data else 'realworld'}")
+    out_dir = output or Path(f"eval-{data.stem}")
     if rescore:
         if not (out_dir / "report.json").is_file():
             raise BadInput(f"nothing to rescore: {out_dir} has no report.json (give the --output of an earlier eval)")
-        report = rescored(str(data or real or default_path()), records, out_dir)
+        report = rescored(str(data), records, out_dir)
         write_outputs(report, out_dir)
         sys.stdout.write(markdown(report))
         return
@@ -95,7 +96,7 @@ def evaluate(
             if not console.is_terminal and (done % PLAIN_EVERY == 0 or done == total):  # a log file still shows progress
                 print(f"diffchat: {spec}: {done}/{total}", file=sys.stderr, flush=True)
 
-        report = evaluate_records(str(data or real or default_path()), records, specs, progress=progress, n_threads=threads)
+        report = evaluate_records(str(data), records, specs, progress=progress, n_threads=threads)
     written = write_outputs(report, out_dir)
     sys.stdout.write(markdown(report))
     if image_model:  # the RL rewards need renders, so they run only when asked (trainer/rl/eval_rewards.py)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from trainer.evaluate import load_eval_records
+from trainer.realworld import heldout_path
 
 
 def test_eval_compares_base_with_an_adapter_and_reports_held_out_apart(cli, tiny_data, tiny_run, tmp_path):
@@ -40,6 +41,21 @@ def test_eval_bad_input_is_one_line_exit_2(cli, tmp_path, tiny_data):
 def test_limit_spreads_over_the_file(tiny_data):
     records = load_eval_records(tiny_data["test"], limit=2)
     assert [record.heldout for record in records] == [True, False]
+
+
+def test_the_pinned_held_out_set_is_valid_under_todays_core():
+    # A change to core/ that makes a pinned reference unreachable (as the BREAK fix once did) fails here, not in a user's eval.
+    records = load_eval_records(heldout_path())
+    assert len(records) == 373 and all(record.heldout for record in records)
+    assert len({record.category for record in records}) == 18
+
+
+def test_eval_without_data_scores_the_pinned_held_out_set(cli, tmp_path):
+    out = tmp_path / "eval"
+    run = cli("eval", "--model", "base", "--limit", "2", "--no-real", "-o", str(out), "--threads", "1", timeout=300)
+    assert run.code == 0, run.stderr
+    assert "| base | held-out | 2 |" in run.stdout and "| seen |" not in run.stdout
+    assert json.loads((out / "report.json").read_text())["data"] == str(heldout_path())
 
 
 def test_eval_with_an_image_model_adds_the_reward_metrics(cli, tiny_data, tiny_models, tmp_path):
