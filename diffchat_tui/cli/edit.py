@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Optional
 import typer
 
 from diffchat_tui.cli import imaging, options
-from diffchat_tui.cli.output import fail, note, warn
+from diffchat_tui.cli.output import exit_done, fail, note, warn
 from diffchat_tui.core.errors import BadInput, DiffchatError, GenerationError, ModelError
 from diffchat_tui.core.seeds import concrete_seed
 from diffchat_tui.core.text import (
@@ -189,6 +189,7 @@ def edit(
         imaging.show_image(rendered.image, preview or all_settings.ui.image_protocol)
     if render_error is not None:
         fail(str(render_error), 1 if isinstance(render_error, ModelError) else render_error.exit_code)
+    exit_done()
 
 
 @dataclass
