@@ -173,7 +173,9 @@ def test_a_new_style_takes_the_old_mediums_words_with_it(drafts):
     cleared = 0
     for draft in changes:
         record = draft.record
-        stated = [word for word in medium if contains_phrase(record.source_prompt, word)]
+        parsed = parse(record.source_prompt)  # an atom such as `{anime|realistic}` is syntax, and survives untouched
+        outside = "".join(" " if any(u.kind == "atom" and u.start <= i < u.end for u in parsed.units) else c for i, c in enumerate(parsed.text))
+        stated = [word for word in medium if contains_phrase(outside, word)]
         gone = [word for word in stated if word in record.checks.must_exclude]
         for word in gone:
             assert not contains_phrase(record.beautified_target_prompt, word), record
@@ -213,6 +215,27 @@ def test_a_thing_the_prompt_counts_can_become_one(records):
         (many,) = record.checks.must_exclude
         assert contains_phrase(record.source_prompt, many) and not contains_phrase(record.beautified_target_prompt, many)
         assert contains_phrase(record.beautified_target_prompt, record.checks.must_include[0]), record
+
+
+def test_a_new_booru_pose_takes_the_old_gestures_with_it(drafts):
+    """`sitting` on `standing, hands in pockets`: both go; `waving` on `standing, crossed arms`: the stance stays."""
+    vocab = load_vocab()
+    stances, gestures = (set(vocab.pools("booru", group).pick(None)) for group in ("pose", "gesture"))
+    changes = [d.record for d in drafts if d.register == "booru" and d.record.category == "pose" and not d.record.history]
+    posed = gestured = 0
+    for record in changes:
+        new = record.checks.must_include[0]
+        held = [tag for tag in gestures if contains_phrase(record.source_prompt, tag)]
+        if new in stances:
+            posed += bool(held)
+            assert set(held) <= set(record.checks.must_exclude), record
+        elif new in gestures:
+            gestured += 1
+            kept = [tag for tag in stances if contains_phrase(record.source_prompt, tag)]
+            assert all(contains_phrase(record.beautified_target_prompt, tag) for tag in kept), record
+        for tag in record.checks.must_exclude:
+            assert not contains_phrase(record.beautified_target_prompt, tag), record
+    assert posed > 0.05 * len(changes) and gestured > 0.05 * len(changes), (posed, gestured, len(changes))
 
 
 def test_sign_text_is_there_to_be_copied_not_recalled(records):

@@ -15,7 +15,7 @@ from trainer.data.edits import new_quality
 from trainer.data.edits_more import reweighted, weight_checks
 from trainer.data.scene import strip_article, with_article
 
-PERSON_GROUPS = ("hair", "hair_colour", "eyes", "expression", "clothing", "pose", "framing", "background", "object", "time", "style")
+PERSON_GROUPS = ("hair", "hair_colour", "eyes", "expression", "clothing", "pose", "gesture", "framing", "background", "object", "time", "style")
 SCENERY_GROUPS = ("scenery", "scenery", "scenery", "background", "object", "time", "style")
 CLEARED = ("expression", "style")
 """Groups whose tags all give way to a new one: `crying` leaves no `smile, blush`, `sketch` no `anime coloring, 3d`."""
@@ -209,12 +209,20 @@ def camera(prompt: Tags, draw: Draw) -> Edit | None:
 
 
 def pose(prompt: Tags, draw: Draw) -> Edit | None:
+    """A new expression, gesture (`waving`) or pose (`kneeling`). A new pose is a new stance of the whole
+    body, so the old gestures go with it (`standing, arms at sides` becomes `sitting`); a gesture keeps the pose."""
     if prompt.person is None:
         return None
     who = f"the {prompt.person}"
     if draw.chance(0.5):
         return _set_edit(prompt, draw, "expression", lambda new: draw.phrase("pose", "expression", who=who, expr=new))
-    return _set_edit(prompt, draw, "pose", lambda new: draw.phrase("pose", "pose", who=who, pose=new))
+    group = "gesture" if draw.chance(0.35) else "pose"
+    edit = _set_edit(prompt, draw, group, lambda new: draw.phrase("pose", "pose", who=who, pose=new))
+    if edit is not None and group == "pose":
+        for tag in prompt.of("gesture"):
+            edit.ops.append(_drop(prompt, "gesture", tag))
+            edit.exclude.append(tag)
+    return edit
 
 
 def style(prompt: Tags, draw: Draw) -> Edit | None:
