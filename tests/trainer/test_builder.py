@@ -238,6 +238,23 @@ def test_a_new_booru_pose_takes_the_old_gestures_with_it(drafts):
     assert posed > 0.05 * len(changes) and gestured > 0.05 * len(changes), (posed, gestured, len(changes))
 
 
+def test_a_new_pose_takes_the_stated_gesture_with_it(drafts):
+    """`standing` on `a knight, ..., arms folded`: the gesture goes too; a new expression leaves it."""
+    vocab = load_vocab()
+    gestures, expressions = (set(vocab.pools("extras", group).pick(None)) for group in ("gesture", "expression"))
+    changes = [d.record for d in drafts if d.register in ("tags", "community") and d.record.category == "pose" and not d.record.history]
+    stated = [(r, g) for r in changes for g in gestures if contains_phrase(r.source_prompt, g)]
+    assert len(stated) > 0.2 * len(changes), (len(stated), len(changes))
+    kept = 0
+    for record, gesture in stated:
+        if record.checks.must_include[0] in expressions:
+            kept += 1
+            assert contains_phrase(record.beautified_target_prompt, gesture), record
+        else:
+            assert gesture in record.checks.must_exclude and not contains_phrase(record.beautified_target_prompt, gesture), record
+    assert 0 < kept < len(stated)
+
+
 def test_sign_text_is_there_to_be_copied_not_recalled(records):
     """Training records ask for many different words on signs, some on things the prompt already has."""
     texts = [r for r in records if r.category == "text" and not r.heldout]

@@ -325,6 +325,10 @@ def source_scene(draw: Draw, parts: list[str]) -> Scene | None:
         scene.mood = stated_mood(mood, draw) if (mood := maybe(0.25, "extras", "mood")) else None
         if rng.random() < 0.3:
             scene.quality = rng.sample(draw.vocab.pools("quality", "beautify").train, rng.choice((1, 2)))
+        # People state a pose in several phrases (`standing, arms folded`), which a new pose must all replace;
+        # an action of more than one word (`holding a map`) keeps the hands busy.
+        if kind == "person" and " " not in (action or "") and rng.random() < (0.6 if "pose" in parts else 0.15):
+            scene.gesture = draw.content("extras", "gesture")
     _prepare(scene, draw, parts)
     return scene
 

@@ -179,7 +179,12 @@ def pose(scene: Scene, draw: Draw) -> Edit | None:
         op = Op("replace", scene.subject.text, f"{scene.subject.text} {new}")
     scene.action = new
     exclude = [old] if old and not set(old.split()) & set(new.split()) else []
-    return Edit(phrase, [op], [new], exclude, [(new,)])
+    ops = [op]
+    if scene.gesture and not expression:  # a new pose is the whole body's: `arms folded` goes with `standing`
+        ops.append(Op("delete", scene.gesture))
+        exclude.append(scene.gesture)
+        scene.gesture = None
+    return Edit(phrase, ops, [new], exclude, [(new,)])
 
 
 def mood(scene: Scene, draw: Draw) -> Edit | None:

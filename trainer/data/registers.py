@@ -37,7 +37,7 @@ def _shown(value: str | None) -> list[str]:
 
 def tag_phrases(scene: Scene, draw: Draw) -> list[str]:
     """`a cat sleeping in a cozy room, a red umbrella, at night, oil painting, dramatic lighting, ...`."""
-    phrases = [scene.core(), *(thing.text for thing in scene.objects)]
+    phrases = [scene.core(), *(thing.text for thing in scene.objects), *_shown(scene.gesture)]
     phrases += moods(scene)
     phrases += _shown(scene.style) + _shown(scene.lighting) + _shown(scene.palette) + _shown(scene.camera)
     return scatter_cues(phrases + scene.quality, scene, draw)
@@ -46,7 +46,7 @@ def tag_phrases(scene: Scene, draw: Draw) -> list[str]:
 def community_phrases(scene: Scene, draw: Draw) -> list[str]:
     """A long prompt as shared on prompt sites: 30 to 70 words."""
     opener = f"{strip_article(scene.style)} of {scene.core()}" if scene.style else scene.core()
-    phrases = [opener, *(thing.text for thing in scene.objects)]
+    phrases = [opener, *(thing.text for thing in scene.objects), *_shown(scene.gesture)]
     phrases += moods(scene)
     phrases += _shown(scene.lighting) + _shown(scene.palette) + _shown(scene.camera)
     return scatter_cues(phrases + scene.credits + scene.quality, scene, draw)

@@ -149,6 +149,8 @@ class Scene:
     action: str | None = None
     setting: str | None = None
     outdoor: bool = True
+    gesture: str | None = None
+    """A person's arms or hands as a phrase of its own (`arms folded`), which a new pose replaces too."""
     objects: list[Thing] = field(default_factory=list)
     time: Mood | None = None
     weather: Mood | None = None
