@@ -121,6 +121,19 @@ def test_a_new_time_weather_or_mood_leaves_none_of_the_old_ones_phrases(records)
     assert len(both) > 0.05 * len([r for r in records if r.category == "atmosphere"])  # "a foggy dawn": time and weather
 
 
+def test_a_new_booru_season_replaces_the_old_one(drafts):
+    """`winter` on `day, summer`: no `summer` is left, and `day` stays."""
+    seasons = set(load_vocab().pools("booru", "season").pick(None))
+    changes = [d.record for d in drafts if d.register == "booru" and d.record.category == "atmosphere" and not d.record.history]
+    reseasoned = [r for r in changes if r.checks.must_include[0] in seasons]
+    assert 0.1 * len(changes) < len(reseasoned) < 0.5 * len(changes), (len(reseasoned), len(changes))
+    for record in reseasoned:
+        (new,) = record.checks.must_include
+        assert [s for s in seasons if contains_phrase(record.beautified_target_prompt, s)] == [new], record
+        for old in record.checks.must_exclude:
+            assert old in seasons and contains_phrase(record.source_prompt, old), record
+
+
 def test_sources_state_moods_and_times_as_pasted_prompts_do(drafts):
     cues = _cue_phrases()
     sources = [d.record.source_prompt for d in drafts if d.register != "sentence"]

@@ -72,6 +72,7 @@ def booru_prompt(draw: Draw) -> Tags:
         tags += [("count", "no humans"), ("count", "scenery")]
         groups = list(SCENERY_GROUPS)
     groups = [group for group in groups if group != "style" or draw.chance(0.5)]
+    groups += ["season"] if draw.chance(0.25) else []  # `day, summer`: a new season must not leave the old
     groups += [group for group in CLEARED if group in groups and draw.chance(0.4)]  # `smile, blush`
     for group in groups:
         tag = draw.content("booru", group)
@@ -185,7 +186,10 @@ def _with_sky(time: str, draw: Draw) -> list[tuple[str, str]]:
 
 
 def atmosphere(prompt: Tags, draw: Draw) -> Edit | None:
-    """A new time tag; the sky tags of the old time go (one may give way to a sky tag of the new)."""
+    """A new time tag; the sky tags of the old time go (one may give way to a sky tag of the new).
+    Or a new season, which replaces the one the prompt states."""
+    if draw.chance(0.6 if prompt.of("season") else 0.1):
+        return _set_edit(prompt, draw, "season", lambda new: draw.phrase("atmosphere", "time", say=new, tag=new))
     sky = prompt.of("sky")
     changed = _set(prompt, draw, "time")
     if changed is None:
