@@ -134,6 +134,17 @@ def test_a_new_booru_season_replaces_the_old_one(drafts):
             assert old in seasons and contains_phrase(record.source_prompt, old), record
 
 
+def test_a_booru_thing_goes_with_the_holding_tag_that_names_it(drafts):
+    """`kill the umbrella` on `umbrella, holding umbrella`: both tags go; a new thing is held in its place."""
+    edits = [d.record for d in drafts if d.register == "booru" and d.record.category in ("remove", "replace") and not d.record.history]
+    held = [r for r in edits if any(contains_phrase(r.source_prompt, f"holding {old}") for old in r.checks.must_exclude)]
+    assert len(held) >= 8 and {r.category for r in held} == {"remove", "replace"}
+    for record in held:
+        (old,) = record.checks.must_exclude
+        assert not contains_phrase(record.beautified_target_prompt, f"holding {old}"), record
+        assert any(line.endswith(f"holding {old}") or f"holding {old} ->" in line for line in record.edit_script.splitlines()), record
+
+
 def test_sources_state_moods_and_times_as_pasted_prompts_do(drafts):
     cues = _cue_phrases()
     sources = [d.record.source_prompt for d in drafts if d.register != "sentence"]

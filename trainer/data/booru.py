@@ -20,6 +20,8 @@ SCENERY_GROUPS = ("scenery", "scenery", "scenery", "background", "object", "time
 CLEARED = ("expression", "style")
 """Groups whose tags all give way to a new one: `crying` leaves no `smile, blush`, `sketch` no `anime coloring, 3d`."""
 REPLACEABLE = ("background", "clothing", "object", "scenery")
+NOT_HELD = ("bicycle", "glasses", "headphones", "backpack", "skateboard")
+"""Objects a character rides or wears rather than holds: no `holding bicycle` tag."""
 REMOVABLE = ("object", "clothing", "background", "scenery")
 
 
@@ -78,9 +80,26 @@ def booru_prompt(draw: Draw) -> Tags:
         tag = draw.content("booru", group)
         if not any(t == tag for _, t in tags):
             tags += _with_sky(tag, draw) if group == "time" else [(group, tag)]
+    if person is not None:  # `umbrella, holding umbrella`: removing or swapping the thing must take both
+        tags = [pair for group, tag in tags for pair in _held((group, tag), draw)]
     quality = [("quality", q) for q in rng.sample(draw.vocab.pools("booru", "quality").train, rng.choice((0, 2, 3)))]
     tags = quality + tags if draw.chance(0.6) else tags + quality
     return Tags(tags, person)
+
+
+def _held(pair: tuple[str, str], draw: Draw) -> list[tuple[str, str]]:
+    """An object tag, now and then with the `holding` tag booru prompts pair it with, before or after it."""
+    group, tag = pair
+    if group != "object" or tag in NOT_HELD or not draw.chance(0.5):
+        return [pair]
+    held = ("holding", f"holding {tag}")
+    return [pair, held] if draw.chance(0.7) else [held, pair]
+
+
+def _pick_held(prompt: Tags, draw: Draw, candidates: list[tuple[str, str]]) -> tuple[str, str]:
+    """One of the candidates, most often a held one when there is one: the case a model gets wrong."""
+    held = [(g, t) for g, t in candidates if prompt.has(f"holding {t}")]
+    return draw.rng.choice(held if held and draw.chance(0.7) else candidates)
 
 
 def _swap(prompt: Tags, old: str, new: str, group: str) -> None:
@@ -110,10 +129,13 @@ def remove(prompt: Tags, draw: Draw) -> Edit | None:
     candidates = [(g, t) for g, t in prompt.tags if g in REMOVABLE and (t in heldout or not draw.heldout)]
     if not candidates:
         return None
-    group, tag = draw.rng.choice(candidates)
+    group, tag = _pick_held(prompt, draw, candidates)
     prompt.removed.append((group, tag))
     text = draw.phrase("remove", "object", the=f"the {tag}", bare=tag)
-    return Edit(text, [_drop(prompt, group, tag)], exclude=[tag], mentions=[(tag,)])
+    ops = [_drop(prompt, group, tag)]
+    if prompt.has(f"holding {tag}"):
+        ops.append(_drop(prompt, "holding", f"holding {tag}"))
+    return Edit(text, ops, exclude=[tag], mentions=[(tag,)])
 
 
 def _heldout_tags(draw: Draw) -> list[str]:
@@ -124,13 +146,20 @@ def swap(prompt: Tags, draw: Draw) -> Edit | None:
     present = [(g, t) for g, t in prompt.tags if g in REPLACEABLE]
     if not present:
         return None
-    group, old = draw.rng.choice(present)
+    group, old = _pick_held(prompt, draw, present)
     new = draw.value("booru", group, prompt.has)
     if new is None:
         return None
     _swap(prompt, old, new, group)
+    ops = [Op("replace", old, new)]
+    if prompt.has(f"holding {old}"):  # the hands hold the new thing, or let go of what cannot be held
+        if new in NOT_HELD:
+            ops.append(_drop(prompt, "holding", f"holding {old}"))
+        else:
+            _swap(prompt, f"holding {old}", f"holding {new}", "holding")
+            ops.append(Op("replace", f"holding {old}", f"holding {new}"))
     text = draw.phrase("replace", "thing", old=f"the {old}", new=with_article(new), new_bare=new)
-    return Edit(text, [Op("replace", old, new)], [new], [old], [(old,), (new,)])
+    return Edit(text, ops, [new], [old], [(old,), (new,)])
 
 
 def _set(prompt: Tags, draw: Draw, group: str, new: str | None = None) -> tuple[list[Op], str, list[str]] | None:
