@@ -241,15 +241,17 @@ def test_a_thing_the_prompt_counts_can_become_one(records):
         assert contains_phrase(record.beautified_target_prompt, record.checks.must_include[0]), record
 
 
-def test_a_new_booru_pose_takes_the_old_gestures_with_it(drafts):
-    """`sitting` on `standing, hands in pockets`: both go; `waving` on `standing, crossed arms`: the stance stays."""
+def test_a_new_booru_pose_or_face_takes_what_said_the_old_one(drafts):
+    """`sitting` on `standing, hands in pockets`: both go; `waving` on `standing, crossed arms`: the stance
+    stays; `smile` on `crying, streaming tears`: both go."""
     vocab = load_vocab()
-    stances, gestures = (set(vocab.pools("booru", group).pick(None)) for group in ("pose", "gesture"))
+    stances, gestures, expressions = (set(vocab.pools("booru", group).pick(None)) for group in ("pose", "gesture", "expression"))
+    faces = {cue for entry in vocab.pools("booru", "face_cues").pick(None) for cue in entry["cues"]}
     changes = [d.record for d in drafts if d.register == "booru" and d.record.category == "pose" and not d.record.history]
-    posed = gestured = 0
+    posed = gestured = faced = 0
     for record in changes:
         new = record.checks.must_include[0]
-        held = [tag for tag in gestures if contains_phrase(record.source_prompt, tag)]
+        held, looks = ([tag for tag in pool if contains_phrase(record.source_prompt, tag)] for pool in (gestures, faces))
         if new in stances:
             posed += bool(held)
             assert set(held) <= set(record.checks.must_exclude), record
@@ -257,9 +259,12 @@ def test_a_new_booru_pose_takes_the_old_gestures_with_it(drafts):
             gestured += 1
             kept = [tag for tag in stances if contains_phrase(record.source_prompt, tag)]
             assert all(contains_phrase(record.beautified_target_prompt, tag) for tag in kept), record
+        elif new in expressions:
+            faced += bool(looks)
+            assert set(looks) <= set(record.checks.must_exclude), record
         for tag in record.checks.must_exclude:
             assert not contains_phrase(record.beautified_target_prompt, tag), record
-    assert posed > 0.05 * len(changes) and gestured > 0.05 * len(changes), (posed, gestured, len(changes))
+    assert min(posed, gestured, faced) > 0.05 * len(changes), (posed, gestured, faced, len(changes))
 
 
 def test_a_new_pose_takes_the_stated_gesture_with_it(drafts):

@@ -79,7 +79,7 @@ def booru_prompt(draw: Draw) -> Tags:
     for group in groups:
         tag = draw.content("booru", group)
         if not any(t == tag for _, t in tags):
-            tags += _with_sky(tag, draw) if group == "time" else [(group, tag)]
+            tags += _with_sky(tag, draw) if group == "time" else _with_face(tag, draw) if group == "expression" else [(group, tag)]
     if person is not None:  # `umbrella, holding umbrella`: removing or swapping the thing must take both
         tags = [pair for group, tag in tags for pair in _held((group, tag), draw)]
     quality = [("quality", q) for q in rng.sample(draw.vocab.pools("booru", "quality").train, rng.choice((0, 2, 3)))]
@@ -214,6 +214,14 @@ def _with_sky(time: str, draw: Draw) -> list[tuple[str, str]]:
     return sky if draw.chance(0.3) else [*sky, ("time", time)]
 
 
+def _with_face(expression: str, draw: Draw) -> list[tuple[str, str]]:
+    """An expression tag, now and then with a face tag that says the same (`crying, streaming tears`)."""
+    entry = next((e for e in draw.vocab.pools("booru", "face_cues").train if e["expression"] == expression), None)
+    if entry is None or not draw.chance(0.5):
+        return [("expression", expression)]
+    return [("expression", expression), ("face", draw.rng.choice(entry["cues"]))]
+
+
 def atmosphere(prompt: Tags, draw: Draw) -> Edit | None:
     """A new time tag; the sky tags of the old time go (one may give way to a sky tag of the new).
     Or a new season, which replaces the one the prompt states."""
@@ -242,19 +250,22 @@ def camera(prompt: Tags, draw: Draw) -> Edit | None:
 
 
 def pose(prompt: Tags, draw: Draw) -> Edit | None:
-    """A new expression, gesture (`waving`) or pose (`kneeling`). A new pose is a new stance of the whole
-    body, so the old gestures go with it (`standing, arms at sides` becomes `sitting`); a gesture keeps the pose."""
+    """A new expression, gesture (`waving`) or pose (`kneeling`), which takes what said the old one with it:
+    a new expression the old face tags (`crying, streaming tears`), a new pose the old gestures (`standing,
+    arms at sides` becomes `sitting`). A new gesture keeps the pose."""
     if prompt.person is None:
         return None
     who = f"the {prompt.person}"
     if draw.chance(0.5):
-        return _set_edit(prompt, draw, "expression", lambda new: draw.phrase("pose", "expression", who=who, expr=new))
-    group = "gesture" if draw.chance(0.35) else "pose"
-    edit = _set_edit(prompt, draw, group, lambda new: draw.phrase("pose", "pose", who=who, pose=new))
-    if edit is not None and group == "pose":
-        for tag in prompt.of("gesture"):
-            edit.ops.append(_drop(prompt, "gesture", tag))
-            edit.exclude.append(tag)
+        group, cleared, kind, slot = "expression", "face", "expression", "expr"
+    elif draw.chance(0.35):
+        group, cleared, kind, slot = "gesture", None, "pose", "pose"
+    else:
+        group, cleared, kind, slot = "pose", "gesture", "pose", "pose"
+    edit = _set_edit(prompt, draw, group, lambda new: draw.phrase("pose", kind, who=who, **{slot: new}))
+    for tag in prompt.of(cleared) if edit is not None and cleared else []:
+        edit.ops.append(_drop(prompt, cleared, tag))
+        edit.exclude.append(tag)
     return edit
 
 
