@@ -230,15 +230,32 @@ def test_a_thing_that_has_a_size_gets_the_other_size_or_a_normal_one(records):
     assert normal > 0.1 * len(resized)
 
 
-def test_a_thing_the_prompt_counts_can_become_one(records):
+def test_a_thing_the_prompt_counts_can_become_one(drafts):
     """`only one cat` on `three cats`: the count goes and one cat stays."""
-    counts = [r for r in records if r.category == "count" and not r.history]
+    counts = [d.record for d in drafts if d.record.category == "count" and not d.record.history and d.register != "booru"]
     to_one = [r for r in counts if r.checks.must_exclude]
     assert 0.1 * len(counts) < len(to_one) < 0.6 * len(counts), (len(to_one), len(counts))
     for record in to_one:
         (many,) = record.checks.must_exclude
         assert contains_phrase(record.source_prompt, many) and not contains_phrase(record.beautified_target_prompt, many)
         assert contains_phrase(record.beautified_target_prompt, record.checks.must_include[0]), record
+
+
+def test_booru_characters_are_counted_in_tags(drafts):
+    """`1girl, solo` -> two girls: `2girls, multiple girls` and no `solo`; `2girls, multiple girls` -> one: `1girl` alone."""
+    counts = [d.record for d in drafts if d.register == "booru" and d.record.category == "count" and not d.record.history]
+    assert len(counts) > 0.15 * len([d for d in drafts if d.record.category == "count" and not d.record.history])
+    ones = 0
+    for record in counts:
+        (new,) = record.checks.must_include
+        target = record.beautified_target_prompt
+        assert contains_phrase(target, new) and contains_phrase(record.source_prompt, record.checks.must_exclude[0]), record
+        if new.startswith("1"):
+            ones += 1
+            assert not contains_phrase(target, "multiple girls") and not contains_phrase(target, "multiple boys"), record
+        else:
+            assert not contains_phrase(target, "solo"), record
+    assert 0 < ones < len(counts)
 
 
 def test_a_new_booru_pose_or_face_takes_what_said_the_old_one(drafts):

@@ -269,6 +269,35 @@ def pose(prompt: Tags, draw: Draw) -> Edit | None:
     return edit
 
 
+NUMBERS = {1: "one", 2: "two", 3: "three"}
+
+
+def count(prompt: Tags, draw: Draw) -> Edit | None:
+    """How many characters: `1girl, solo` becomes `2girls, multiple girls`, and `2girls, multiple girls` one again."""
+    now = next((tag for tag in prompt.of("count") if tag[:1] in "123"), None)
+    if prompt.person is None or now is None:
+        return None
+    person, before = prompt.person, int(now[0])
+    after = draw.rng.choice((2, 3)) if before == 1 else 1 if draw.chance(0.6) else 5 - before
+    new = f"1{person}" if after == 1 else f"{after}{person}s"
+    usable = draw.vocab.pools("booru", "count").pick(None if draw.heldout else False)
+    group = f"multiple {person}s" if after > 1 and f"multiple {person}s" in usable else ""
+    _swap(prompt, now, new, "count")
+    ops, gone = [Op("replace", now, new)], [now]
+    for tag in prompt.of("count"):
+        if (tag == "solo" and after > 1) or (tag.startswith("multiple ") and after == 1):
+            ops.append(_drop(prompt, "count", tag))
+            gone.append(tag)
+    if group and not prompt.has(group):
+        prompt.tags.insert(prompt.tags.index(("count", new)) + 1, ("count", group))
+        ops.append(Op("add", group, anchor=new))
+    if after == 1:
+        text = draw.phrase("count", "one", noun=person, plural=f"{person}s", count=NUMBERS[before])
+    else:
+        text = draw.phrase("count", "count", count=NUMBERS[after], plural=f"{person}s", the=f"the {person}")
+    return Edit(text, ops, [new], gone, [(person, f"{person}s")])
+
+
 def style(prompt: Tags, draw: Draw) -> Edit | None:
     new = draw.value("styles", "all")
     changed = _set(prompt, draw, "style", new and strip_article(new))
@@ -328,6 +357,7 @@ BOORU: dict[str, Callable[[Tags, Draw], Edit | None]] = {
     "beautify": beautify,
     "pose": pose,
     "weight": weight,
+    "count": count,
 }
 
 
