@@ -134,6 +134,20 @@ def test_a_new_booru_season_replaces_the_old_one(drafts):
             assert old in seasons and contains_phrase(record.source_prompt, old), record
 
 
+def test_a_new_booru_mood_takes_every_tag_of_the_old_one(drafts):
+    """`peaceful` on `gloomy, dreary, bleak`: all three go."""
+    moods = load_vocab().pools("extras", "mood").pick(None)
+    words = {word for entry in moods for word in (entry["key"], *entry["cues"])}
+    changes = [d.record for d in drafts if d.register == "booru" and d.record.category == "mood" and not d.record.history]
+    several = 0
+    for record in changes:
+        stated = [word for word in words if contains_phrase(record.source_prompt, word)]
+        assert set(stated) <= set(record.checks.must_exclude), record
+        assert not any(contains_phrase(record.beautified_target_prompt, word) for word in stated), record
+        several += len(stated) > 1
+    assert len(changes) > 20 and several > 0.2 * len(changes), (several, len(changes))
+
+
 def test_a_booru_thing_goes_with_the_holding_tag_that_names_it(drafts):
     """`kill the umbrella` on `umbrella, holding umbrella`: both tags go; a new thing is held in its place."""
     edits = [d.record for d in drafts if d.register == "booru" and d.record.category in ("remove", "replace") and not d.record.history]

@@ -6,14 +6,14 @@ sentence. The edits share the scene edits' phrasings and checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from diffchat_tui.core.edit_script import Op
 from trainer.data.draw import Draw, Edit
-from trainer.data.edits import new_quality
+from trainer.data.edits import clashes, new_quality
 from trainer.data.edits_more import reweighted, weight_checks
-from trainer.data.scene import strip_article, with_article
+from trainer.data.scene import Mood, strip_article, with_article
 
 PERSON_GROUPS = ("hair", "hair_colour", "eyes", "expression", "clothing", "pose", "gesture", "framing", "background", "object", "time", "style")
 SCENERY_GROUPS = ("scenery", "scenery", "scenery", "background", "object", "time", "style")
@@ -59,7 +59,7 @@ class Tags:
         return content[-1]
 
 
-def booru_prompt(draw: Draw) -> Tags:
+def booru_prompt(draw: Draw, parts: Sequence[str] = ()) -> Tags:
     rng = draw.rng
     tags: list[tuple[str, str]] = []
     if draw.chance(0.75):
@@ -76,6 +76,9 @@ def booru_prompt(draw: Draw) -> Tags:
     groups = [group for group in groups if group != "style" or draw.chance(0.5)]
     groups += ["season"] if draw.chance(0.25) else []  # `day, summer`: a new season must not leave the old
     groups += [group for group in CLEARED if group in groups and draw.chance(0.4)]  # `smile, blush`
+    if draw.chance(0.7 if "mood" in parts else 0.15):  # `dark, gloomy, dreary`: a new mood must take them all
+        entry = draw.content("extras", "mood")
+        tags += [("mood", entry["key"]), *(("mood", cue) for cue in draw.rng.sample(entry["cues"], draw.rng.randint(0, len(entry["cues"]))))]
     for group in groups:
         tag = draw.content("booru", group)
         if not any(t == tag for _, t in tags):
@@ -269,6 +272,22 @@ def pose(prompt: Tags, draw: Draw) -> Edit | None:
     return edit
 
 
+def mood(prompt: Tags, draw: Draw) -> Edit | None:
+    """A new mood in one tag; every tag of the old one goes (`gloomy, dreary, bleak` -> `peaceful`)."""
+    old = prompt.of("mood")
+    stated = Mood(old[0], old[0], old[0], tuple(old[1:])) if old else None
+    entry = draw.value("extras", "mood", lambda entry: clashes(entry, stated))
+    if entry is None:
+        return None
+    new = entry["key"]
+    if not old:
+        ops = [_add(prompt, draw, "mood", new)]
+    else:
+        _swap(prompt, old[0], new, "mood")
+        ops = [Op("replace", old[0], new), *(_drop(prompt, "mood", tag) for tag in old[1:])]
+    return Edit(draw.phrase("mood", "mood", say=entry["say"]), ops, [new], old, [(new, entry["say"])])
+
+
 NUMBERS = {1: "one", 2: "two", 3: "three"}
 
 
@@ -358,6 +377,7 @@ BOORU: dict[str, Callable[[Tags, Draw], Edit | None]] = {
     "pose": pose,
     "weight": weight,
     "count": count,
+    "mood": mood,
 }
 
 

@@ -189,7 +189,7 @@ def _attempt(rng: random.Random, vocab: Vocab, category: str, heldout: bool, ear
 
 def _source(draw: Draw, parts: list[str]) -> tuple[Scene | booru.Tags | None, str]:
     if draw.register == "booru":
-        tags = booru.booru_prompt(draw)
+        tags = booru.booru_prompt(draw, parts)
         return tags, registers.sprinkle(booru.render(tags), tags.weighted, draw)
     scene = source_scene(draw, parts)
     if scene is None:
