@@ -297,7 +297,7 @@ def count(prompt: Tags, draw: Draw) -> Edit | None:
     if prompt.person is None or now is None:
         return None
     person, before = prompt.person, int(now[0])
-    after = draw.rng.choice((2, 3)) if before == 1 else 1 if draw.chance(0.6) else 5 - before
+    after = draw.rng.choice((2, 3)) if before == 1 else 1 if draw.chance(0.6) else 5 - before  # 5 - n: two <-> three
     new = f"1{person}" if after == 1 else f"{after}{person}s"
     usable = draw.vocab.pools("booru", "count").pick(None if draw.heldout else False)
     group = f"multiple {person}s" if after > 1 and f"multiple {person}s" in usable else ""
