@@ -17,8 +17,9 @@ from trainer.data.scene import Mood, strip_article, with_article
 
 PERSON_GROUPS = ("hair", "hair_colour", "eyes", "expression", "clothing", "pose", "gesture", "framing", "background", "object", "time", "style")
 SCENERY_GROUPS = ("scenery", "scenery", "scenery", "background", "object", "time", "style")
-CLEARED = ("expression", "style")
-"""Groups whose tags all give way to a new one: `crying` leaves no `smile, blush`, `sketch` no `anime coloring, 3d`."""
+CLEARED = ("expression", "style", "mood")
+"""Groups whose tags all give way to a new one: `crying` leaves no `smile, blush`, `sketch` no `anime coloring, 3d`,
+`peaceful` no `gloomy, dreary, bleak`."""
 REPLACEABLE = ("background", "clothing", "object", "scenery")
 NOT_HELD = ("bicycle", "glasses", "headphones", "backpack", "skateboard")
 """Objects a character rides or wears rather than holds: no `holding bicycle` tag."""
@@ -279,13 +280,11 @@ def mood(prompt: Tags, draw: Draw) -> Edit | None:
     entry = draw.value("extras", "mood", lambda entry: clashes(entry, stated))
     if entry is None:
         return None
-    new = entry["key"]
-    if not old:
-        ops = [_add(prompt, draw, "mood", new)]
-    else:
-        _swap(prompt, old[0], new, "mood")
-        ops = [Op("replace", old[0], new), *(_drop(prompt, "mood", tag) for tag in old[1:])]
-    return Edit(draw.phrase("mood", "mood", say=entry["say"]), ops, [new], old, [(new, entry["say"])])
+    changed = _set(prompt, draw, "mood", entry["key"])
+    if changed is None:
+        return None
+    ops, new, gone = changed
+    return Edit(draw.phrase("mood", "mood", say=entry["say"]), ops, [new], gone, [(new, entry["say"])])
 
 
 NUMBERS = {1: "one", 2: "two", 3: "three"}
