@@ -354,7 +354,8 @@ def _snap(parsed: Parsed, start: int, end: int, open_side: bool, close_side: boo
 
 
 def delete_span(parsed: Parsed, start: int, end: int) -> str:
-    """Remove [start, end) and whatever only joined it to its neighbours: a comma, an "and", a bracket pair."""
+    """Remove [start, end) and whatever only joined it to its neighbours: a comma, an "and", a preposition
+    left with no object, a bracket pair."""
     start, end = _whole_groups(parsed, start, end)
     before, after = parsed.text[:start], parsed.text[end:]
     last_before = before.rstrip().rsplit(None, 1)[-1].lower() if before.strip() else ""
@@ -363,8 +364,8 @@ def delete_span(parsed: Parsed, start: int, end: int) -> str:
     starts_phrase = not before.strip() or before.rstrip()[-1:] in (",", "\n", "(", "[")
     if first_after in ("and", "or", "&") and (starts_phrase or last_before in CONNECTIVES):
         after = after.lstrip()[len(first_after) :]  # "with a hat and a scarf" minus "a hat"
-    elif last_before in CONNECTIVES and (ends_phrase or first_after in CONNECTIVES):
-        before = before.rstrip()[: -len(last_before)]  # "a cat with a hat" minus "a hat"
+    elif last_before in CONNECTIVES | PREPOSITIONS and (ends_phrase or first_after in CONNECTIVES):
+        before = before.rstrip()[: -len(last_before)]  # "a cat with a hat" minus "a hat"; "a cat on a sofa" minus "a sofa"
     return join(before, after)
 
 

@@ -52,6 +52,11 @@ def test_other_arrows_are_read_too():
         ("a garden with roses, a fountain and a statue", "- a fountain", "a garden with roses, a statue"),
         ("a dog and a cat", "- a dog", "a cat"),
         ("a painting of a cat", "- a cat", "a painting"),
+        ("a cat on a sofa", "- a sofa", "a cat"),  # no preposition left without its object
+        ("a cat on a sofa, oil painting", "- a sofa", "a cat, oil painting"),
+        ("a castle in the mountains at dusk", "- the mountains", "a castle at dusk"),
+        ("a cat on a sofa with a blanket", "- a sofa", "a cat with a blanket"),
+        ("a cat on a red sofa", "- red", "a cat on a sofa"),
         ("1girl,solo,long hair", "- solo", "1girl,long hair"),  # the user's own spacing stays
     ],
 )
