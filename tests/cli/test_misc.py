@@ -26,6 +26,22 @@ def test_help_lists_commands_and_imports_nothing_heavy():
     assert proc.stdout.strip().endswith("HEAVY []")
 
 
+def test_a_run_builds_only_the_command_it_starts_with(cli):
+    from diffchat_tui.cli import app, app_for
+
+    def names(typer_app):
+        return sorted([info.name for info in typer_app.registered_commands] + [info.name for info in typer_app.registered_groups])
+
+    assert names(app_for(["edit", "a cat", "-i", "x"])) == ["edit"]
+    assert names(app_for(["history", "list"])) == ["history"]
+    assert len(names(app)) > 10 and names(app_for(["edit"])) != names(app)  # pruning a copy leaves the app whole
+    for args in ([], ["--help"], ["edti"], ["--image-model", "render", "edit"]):  # after an option, a name may be its value
+        assert app_for(args) is app
+    run = cli("--image-model", "render", "edit", "--help")
+    assert run.code == 0 and "--instruction" in run.stdout
+    assert "Did you mean 'edit'" in cli("edti").stderr
+
+
 def test_config_path_and_show_follow_diffchat_home(cli, temp_home):
     assert cli("config", "path").stdout.strip() == str(temp_home / "config" / "config.toml")
     (temp_home / "config").mkdir(parents=True)
