@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -184,6 +185,9 @@ def _apply_op(prompt: str, op: Op) -> str:
             return f"!the replacement for {op.text!r} is empty"
         if " ".join(new.split()) == " ".join(prompt[span[0] : span[1]].split()):
             return f"!{op.text!r} -> {op.new!r} changes nothing"
+        others = re.split(r"[,\n]", prompt[: span[0]] + "," + prompt[span[1] :])
+        if " ".join(new.lower().split()) in {" ".join(phrase.lower().split()) for phrase in others}:
+            return f"!{op.new!r} is already in the prompt"  # "buildings, buildings"
         return prompt[: span[0]] + new + prompt[span[1] :]
     if span is None:
         return f"!{op.text!r} is not in the prompt"
@@ -278,7 +282,8 @@ def find_span(parsed: Parsed, quote: str) -> tuple[int, int] | None:
 
     Tried in turn: the quote's words as they are; without a leading article (the prompt's own
     article is then taken along, so "the crane" names "a crane"); the most alike run of words.
-    The first occurrence wins.
+    An exact match that is a whole phrase wins (`evening` names the tag, not the word in `evening sky`),
+    then the first occurrence.
     """
     quoted = parse(quote.strip())
     wanted = [key for key in (_key(quoted, unit) for unit in quoted.words()) if key]
@@ -286,10 +291,16 @@ def find_span(parsed: Parsed, quote: str) -> tuple[int, int] | None:
         return None
     words = [unit for unit in parsed.words() if _key(parsed, unit)]
     keys = [_key(parsed, unit) for unit in words]
-    match = _exact(keys, wanted)
+
+    def whole_phrase(start: int, end: int) -> bool:
+        before = parsed.text[words[start - 1].end : words[start].start] if start else ","
+        after = parsed.text[words[end - 1].end : words[end].start] if end < len(words) else ","
+        return bool(re.search(r"[,\n]", before) and re.search(r"[,\n]", after))
+
+    match = _exact(keys, wanted, whole_phrase)
     core = wanted[1:] if wanted[0] in ARTICLES and len(wanted) > 1 else wanted
     if match is None:
-        match = _exact(keys, core) or _fuzzy(keys, core)
+        match = _exact(keys, core, whole_phrase) or _fuzzy(keys, core)
         if match is not None and core is not wanted and match[0] > 0 and keys[match[0] - 1] in ARTICLES:
             match = (match[0] - 1, match[1])
     if match is None:
@@ -299,12 +310,10 @@ def find_span(parsed: Parsed, quote: str) -> tuple[int, int] | None:
     return _snap(parsed, start, end, stripped.startswith(("(", "[")), stripped.endswith((")", "]")))
 
 
-def _exact(keys: list[str], wanted: list[str]) -> tuple[int, int] | None:
+def _exact(keys: list[str], wanted: list[str], preferred: Callable[[int, int], bool]) -> tuple[int, int] | None:
     size = len(wanted)
-    for start in range(len(keys) - size + 1):
-        if keys[start : start + size] == wanted:
-            return start, start + size
-    return None
+    found = [(start, start + size) for start in range(len(keys) - size + 1) if keys[start : start + size] == wanted]
+    return next((match for match in found if preferred(*match)), found[0] if found else None)
 
 
 def _fuzzy(keys: list[str], wanted: list[str]) -> tuple[int, int] | None:

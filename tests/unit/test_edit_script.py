@@ -100,6 +100,13 @@ def test_forgiving_quotes_find_their_span():
     assert edit(prompt, "- BOATS!") == "a crane over the harbour, sunset"  # case and punctuation
 
 
+def test_a_quote_names_the_whole_phrase_before_the_same_words_inside_another():
+    prompt = "no humans, evening sky, evening, winter"
+    assert edit(prompt, "~ evening -> (evening:0.7)") == "no humans, evening sky, (evening:0.7), winter"
+    assert edit(prompt, "- evening") == "no humans, evening sky, winter"
+    assert edit("evening sky, winter", "- evening") == "sky, winter"  # no whole phrase: the first occurrence
+
+
 def test_swapped_replacement_sides_are_set_right():
     assert edit("a cat on a sofa, oil painting", "~ watercolor -> oil painting") == "a cat on a sofa, watercolor"
 
@@ -114,6 +121,15 @@ def test_what_cannot_apply_is_reported_and_the_rest_still_applies():
     assert result.prompt == "a cat on a sofa, a hat"
     assert [op.text for op, _ in result.failed] == ["a giraffe", "a cat"]
     assert "not in the prompt" in result.failed[0][1] and "already" in result.failed[1][1]
+
+
+def test_a_replacement_that_is_already_a_phrase_elsewhere_is_refused():
+    result = apply_script("city, buildings, skyscrapers, clouds", [Op("replace", "skyscrapers", "Buildings")])
+    assert result.prompt == "city, buildings, skyscrapers, clouds"
+    assert "already in the prompt" in result.failed[0][1]
+    assert edit("a red car, blue sky", "~ red -> blue") == "a blue car, blue sky"  # a word of a phrase is no phrase
+    assert edit("moon, stars", "~ moon -> massive moon") == "massive moon, stars"  # the span's own phrase may grow
+    assert edit("evening, sky", "~ evening -> (evening:0.7)") == "(evening:0.7), sky"
 
 
 def test_rewrite_replaces_everything():
