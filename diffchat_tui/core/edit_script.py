@@ -183,7 +183,7 @@ def _apply_op(prompt: str, op: Op) -> str:
         new = _balanced(op.new)
         if not new:
             return f"!the replacement for {op.text!r} is empty"
-        if " ".join(new.split()) == " ".join(prompt[span[0] : span[1]].split()):
+        if _reads_already(prompt[span[0] :], new):  # `a rainbow -> a rainbow on the right` before "on the right"
             return f"!{op.text!r} -> {op.new!r} changes nothing"
         others = re.split(r"[,\n]", prompt[: span[0]] + "," + prompt[span[1] :])
         if " ".join(new.lower().split()) in {" ".join(phrase.lower().split()) for phrase in others}:
@@ -192,6 +192,12 @@ def _apply_op(prompt: str, op: Op) -> str:
     if span is None:
         return f"!{op.text!r} is not in the prompt"
     return delete_span(parsed, *span)
+
+
+def _reads_already(text: str, new: str) -> bool:
+    """Whether text starts with the words of new, whole."""
+    text, new = " ".join(text.lower().split()), " ".join(new.lower().split())
+    return text.startswith(new) and not text[len(new) : len(new) + 1].isalnum()
 
 
 def _add(prompt: str, op: Op) -> str:

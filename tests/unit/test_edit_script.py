@@ -130,6 +130,9 @@ def test_a_replacement_that_is_already_a_phrase_elsewhere_is_refused():
     assert edit("a red car, blue sky", "~ red -> blue") == "a blue car, blue sky"  # a word of a phrase is no phrase
     assert edit("moon, stars", "~ moon -> massive moon") == "massive moon, stars"  # the span's own phrase may grow
     assert edit("evening, sky", "~ evening -> (evening:0.7)") == "(evening:0.7), sky"
+    prompt = "a clown, a rainbow on the right, candlelight"
+    assert "changes nothing" in apply_script(prompt, [Op("replace", "a rainbow", "a rainbow on the right")]).failed[0][1]
+    assert edit("a rainbow on the rightmost hill", "~ a rainbow -> a rainbow on the right") == "a rainbow on the right on the rightmost hill"
 
 
 def test_rewrite_replaces_everything():
