@@ -195,8 +195,8 @@ def _apply_op(prompt: str, op: Op) -> str:
 
 
 def _reads_already(text: str, new: str) -> bool:
-    """Whether text starts with the words of new, whole."""
-    text, new = " ".join(text.lower().split()), " ".join(new.lower().split())
+    """Whether text starts with the words of new, whole and in the same case (`sale -> SALE` is an edit)."""
+    text, new = " ".join(text.split()), " ".join(new.split())
     return text.startswith(new) and not text[len(new) : len(new) + 1].isalnum()
 
 

@@ -123,7 +123,7 @@ def test_what_cannot_apply_is_reported_and_the_rest_still_applies():
     assert "not in the prompt" in result.failed[0][1] and "already" in result.failed[1][1]
 
 
-def test_a_replacement_that_is_already_a_phrase_elsewhere_is_refused():
+def test_a_replacement_that_would_repeat_what_is_there_is_refused():
     result = apply_script("city, buildings, skyscrapers, clouds", [Op("replace", "skyscrapers", "Buildings")])
     assert result.prompt == "city, buildings, skyscrapers, clouds"
     assert "already in the prompt" in result.failed[0][1]
@@ -133,6 +133,7 @@ def test_a_replacement_that_is_already_a_phrase_elsewhere_is_refused():
     prompt = "a clown, a rainbow on the right, candlelight"
     assert "changes nothing" in apply_script(prompt, [Op("replace", "a rainbow", "a rainbow on the right")]).failed[0][1]
     assert edit("a rainbow on the rightmost hill", "~ a rainbow -> a rainbow on the right") == "a rainbow on the right on the rightmost hill"
+    assert edit("a sign that reads sale", "~ sale -> SALE") == "a sign that reads SALE"  # a change of case is a change
 
 
 def test_rewrite_replaces_everything():
