@@ -41,6 +41,8 @@ FUZZY_MIN = 0.75
 ARTICLES = frozenset({"a", "an", "the", "some"})
 CONNECTIVES = frozenset({"and", "with", "or", "featuring", "plus", "&", "of", "holding", "wearing"})
 """Words that joined a deleted phrase to its neighbours and make no sense once it is gone."""
+QUOTATION_MARKS = "\"“”«»"
+"""Marks that belong to the text around a word (a sign's wording), not to the word a replacement changes."""
 PREPOSITIONS = frozenset(
     "in on at by under near beside behind above below over inside along across atop against during from into".split()
 )
@@ -180,6 +182,7 @@ def _apply_op(prompt: str, op: Op) -> str:
             return _apply_op(prompt, Op("replace", op.new, op.text))  # the two sides came out swapped
         if span is None:
             return f"!{op.text!r} is not in the prompt"
+        span = _inside_quotes(prompt, span, op.text)
         new = _balanced(op.new)
         if not new:
             return f"!the replacement for {op.text!r} is empty"
@@ -192,6 +195,16 @@ def _apply_op(prompt: str, op: Op) -> str:
     if span is None:
         return f"!{op.text!r} is not in the prompt"
     return delete_span(parsed, *span)
+
+
+def _inside_quotes(prompt: str, span: tuple[int, int], quote: str) -> tuple[int, int]:
+    """A span without the quotation marks around it that the quote left out: `~ sale -> SALE` keeps `"SALE"`."""
+    start, end = span
+    while start < end and prompt[start] in QUOTATION_MARKS and not quote.lstrip().startswith(prompt[start]):
+        start += 1
+    while end > start and prompt[end - 1] in QUOTATION_MARKS and not quote.rstrip().endswith(prompt[end - 1]):
+        end -= 1
+    return start, end
 
 
 def _reads_already(text: str, new: str) -> bool:

@@ -136,6 +136,13 @@ def test_a_replacement_that_would_repeat_what_is_there_is_refused():
     assert edit("a sign that reads sale", "~ sale -> SALE") == "a sign that reads SALE"  # a change of case is a change
 
 
+def test_a_replacement_keeps_the_quotation_marks_its_quote_left_out():
+    assert edit('a sign that reads "sale"', "~ sale -> SALE") == 'a sign that reads "SALE"'
+    assert edit('a banner that reads "OPEN", a shop', "~ OPEN -> CLOSED") == 'a banner that reads "CLOSED", a shop'
+    assert edit('a sign that reads "sale"', '~ "sale" -> "SALE"') == 'a sign that reads "SALE"'  # quoted with them: as written
+    assert edit('a sign that reads "sale", a shop', "- sale") == "a sign that reads, a shop"  # a delete takes them along
+
+
 def test_rewrite_replaces_everything():
     assert edit("a cat", "= a dog on a beach") == "a dog on a beach"
 
