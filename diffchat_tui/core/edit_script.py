@@ -189,7 +189,7 @@ def _apply_op(prompt: str, op: Op) -> str:
         if _reads_already(prompt[span[0] :], new):  # `a rainbow -> a rainbow on the right` before "on the right"
             return f"!{op.text!r} -> {op.new!r} changes nothing"
         others = re.split(r"[,\n]", prompt[: span[0]] + "," + prompt[span[1] :])
-        if " ".join(new.lower().split()) in {" ".join(phrase.lower().split()) for phrase in others}:
+        if _spaced(new.lower()) in {_spaced(phrase.lower()) for phrase in others}:
             return f"!{op.new!r} is already in the prompt"  # "buildings, buildings"
         return prompt[: span[0]] + new + prompt[span[1] :]
     if span is None:
@@ -209,8 +209,12 @@ def _inside_quotes(prompt: str, span: tuple[int, int], quote: str) -> tuple[int,
 
 def _reads_already(text: str, new: str) -> bool:
     """Whether text starts with the words of new, whole and in the same case (`sale -> SALE` is an edit)."""
-    text, new = " ".join(text.split()), " ".join(new.split())
+    text, new = _spaced(text), _spaced(new)
     return text.startswith(new) and not text[len(new) : len(new) + 1].isalnum()
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _add(prompt: str, op: Op) -> str:
