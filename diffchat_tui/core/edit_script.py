@@ -221,8 +221,8 @@ def _add(prompt: str, op: Op) -> str:
     # Comma lists are added phrase by phrase, skipping what is there; text with brackets stays whole.
     plain = not re.search(r"[()\[\]{}<>]", op.text)
     phrases = [word.strip() for word in op.text.split(",")] if plain else [op.text]
-    present = f" {_comparable(prompt)} "
-    fresh = [_balanced(p) for p in phrases if f" {_comparable(p)} " not in present]
+    present = f" {word_keys(prompt)} "
+    fresh = [_balanced(p) for p in phrases if f" {word_keys(p)} " not in present]
     fresh = [p for p in dict.fromkeys(fresh) if p]
     if not fresh:
         return prompt if op.kind == "quality" else f"!{op.text!r} is already in the prompt"
@@ -290,14 +290,14 @@ def _end_of_content(parsed: Parsed) -> int:
 _EDGE_PUNCT = re.compile(r"^[^\w<_{\[]+|[^\w>_}\]]+$")
 
 
-def _key(parsed: Parsed, unit: Unit) -> str:
+def word_key(parsed: Parsed, unit: Unit) -> str:
     text = parsed.unit_text(unit)
     return text.lower() if unit.kind != "word" else _EDGE_PUNCT.sub("", text.lower())
 
 
-def _comparable(text: str) -> str:
+def word_keys(text: str) -> str:
     parsed = parse(text)
-    return " ".join(key for key in (_key(parsed, unit) for unit in parsed.words()) if key)
+    return " ".join(key for key in (word_key(parsed, unit) for unit in parsed.words()) if key)
 
 
 def find_span(parsed: Parsed, quote: str) -> tuple[int, int] | None:
@@ -309,11 +309,11 @@ def find_span(parsed: Parsed, quote: str) -> tuple[int, int] | None:
     then the first occurrence.
     """
     quoted = parse(quote.strip())
-    wanted = [key for key in (_key(quoted, unit) for unit in quoted.words()) if key]
+    wanted = [key for key in (word_key(quoted, unit) for unit in quoted.words()) if key]
     if not wanted:
         return None
-    words = [unit for unit in parsed.words() if _key(parsed, unit)]
-    keys = [_key(parsed, unit) for unit in words]
+    words = [unit for unit in parsed.words() if word_key(parsed, unit)]
+    keys = [word_key(parsed, unit) for unit in words]
 
     def whole_phrase(start: int, end: int) -> bool:
         before = parsed.text[words[start - 1].end : words[start].start] if start else ","

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from diffchat_tui.core.edit_script import Op, apply_script, format_script, parse_script
+from diffchat_tui.core.slots import contradicted
 from diffchat_tui.core.text import one_line, strip_escapes
 
 PromptFormat = Literal["fewshot-v1", "diffchat-v1", "diffchat-v2"]
@@ -297,6 +298,11 @@ def read_answer(
     ops = [Op("rewrite", clean_target(op.text, instruction)) if op.kind == "rewrite" else op for op in script.ops]
     ops = [op for op in ops if op.text]
     applied = apply_script(current, ops, beautify=beautify, negative=negative)
+    added = [op.new or op.text for op in applied.done if op.kind in ("replace", "add") and not op.negative]
+    stale = contradicted(current, applied.prompt, added, instruction)  # `~ day -> sunset` also drops the `noon` it left behind
+    if stale:
+        cleared = apply_script(applied.prompt, [Op("delete", quote) for quote in stale], negative=applied.negative)
+        applied.prompt, applied.done = cleared.prompt, applied.done + cleared.done
     problems = script.errors + [f"{op.line()}: {reason}" for op, reason in applied.failed]
     if not script.ops:
         problems.append("the answer holds no edit operation")

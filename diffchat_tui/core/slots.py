@@ -1,0 +1,171 @@
+"""Exclusive slots: a picture has one time of day, one season, one medium, one framing, one camera angle.
+
+When an edit puts a slot's term into the prompt (`~ day -> sunset`, `+ pixel art`), the terms of that
+slot it left behind now contradict it: `noon, ..., sunset`. A small model often forgets them, so the
+code deletes them, as ordinary `- SPAN` operations the user sees in the script. It is careful:
+- only a bare term sets a slot (`+ sunset`, `+ at golden hour`), never a longer phrase (`+ a photo frame`);
+- only whole phrases go (`noon`, `(noon:1.2)`, a sentence's closing `at noon`), never a word inside
+  one (`night sky` stays);
+- a term of the same family stays (`sunset` keeps `golden hour`), and so does one the edit itself wrote.
+
+The vocabulary is the usual Stable Diffusion and booru one, written from general knowledge.
+"""
+
+from __future__ import annotations
+
+from diffchat_tui.core.edit_script import ARTICLES, PREPOSITIONS, word_key, word_keys
+from diffchat_tui.core.prompt_syntax import parse
+
+SLOTS: dict[str, list[list[str]]] = {
+    "time of day": [
+        ["dawn", "sunrise", "daybreak", "early morning", "morning", "first light"],
+        ["day", "daytime", "noon", "midday", "high noon", "afternoon", "midday sun"],
+        ["golden hour", "sunset", "dusk", "twilight", "blue hour", "evening", "late afternoon", "sundown"],
+        ["night", "nighttime", "night time", "midnight", "late at night", "at night", "starry sky", "starry night",
+         "night sky"],
+    ],
+    "season": [["spring", "springtime"], ["summer", "summertime"], ["autumn", "fall"], ["winter", "wintertime"]],
+    "medium": [
+        ["photo", "photograph", "photography", "photorealistic", "photo-realistic", "photorealism", "raw photo",
+         "dslr", "film photo", "35mm photo", "analog photo", "realistic", "hyperrealistic", "hyperrealism"],
+        ["oil painting", "oil on canvas"],
+        ["watercolor", "watercolour", "watercolor painting", "watercolour painting"],
+        ["acrylic painting", "gouache", "gouache painting"],
+        ["digital painting", "digital art"],
+        ["anime", "anime style", "anime screencap", "anime coloring", "manga", "manga style"],
+        ["pixel art", "8-bit", "16-bit", "pixelated"],
+        ["3d render", "low poly", "lowpoly", "isometric 3d", "cgi", "blender render"],
+        ["claymation", "clay animation", "stop motion", "plasticine"],
+        ["pencil sketch", "charcoal sketch", "sketch", "pencil drawing", "charcoal drawing", "graphite drawing",
+         "ink drawing", "line art", "lineart"],
+        ["ukiyo-e", "woodblock print", "woodcut", "linocut"],
+        ["stained glass"],
+        ["comic", "comic book", "comic book style", "comic style"],
+        ["cartoon", "cartoon style"],
+        ["vector art", "flat illustration", "flat design"],
+        ["traditional media"],
+        ["pastel drawing", "crayon drawing", "colored pencil"],
+        ["mosaic"],
+        ["origami", "papercraft", "paper cutout"],
+    ],
+    "framing": [
+        ["extreme close-up", "extreme closeup", "macro shot"],
+        ["close-up", "closeup", "close up", "headshot", "face close-up", "portrait shot"],
+        ["upper body", "bust shot", "medium shot", "waist up"],
+        ["cowboy shot"],
+        ["full body", "full-body", "full body shot", "full shot"],
+        ["wide shot", "long shot", "extreme wide shot", "establishing shot", "wide view"],
+    ],
+    "camera angle": [
+        ["from above", "high angle", "high-angle shot", "overhead shot", "top-down", "top-down view", "top view",
+         "bird's eye view", "birds eye view", "bird's-eye view", "aerial view", "aerial shot", "drone shot"],
+        ["from below", "low angle", "low-angle shot", "worm's eye view", "worms eye view"],
+        ["eye level", "eye-level", "eye level shot", "straight-on"],
+        ["from side", "from the side", "side view", "profile view"],
+        ["from behind", "back view", "rear view"],
+    ],
+    "lens": [
+        ["wide angle", "wide-angle", "wide angle lens", "wide-angle lens", "ultra wide angle", "14mm lens",
+         "16mm lens", "24mm lens"],
+        ["telephoto", "telephoto lens", "200mm lens", "300mm lens", "400mm lens"],
+        ["macro lens", "macro photography", "100mm macro"],
+        ["fisheye", "fisheye lens", "fish-eye lens"],
+    ],
+    "girls": [["1girl"], ["2girls"], ["3girls"], ["4girls"], ["5girls"], ["6+girls", "multiple girls"]],
+    "boys": [["1boy"], ["2boys"], ["3boys"], ["4boys"], ["5boys"], ["6+boys", "multiple boys"]],
+}
+
+SHARED: dict[str, dict[str, set[int]]] = {
+    "time of day": {
+        **dict.fromkeys(["daylight", "broad daylight", "bright daylight", "sunny day", "blue sky", "clear blue sky"], {0, 1}),
+        **dict.fromkeys(["moonlight", "moonlit", "full moon"], {2, 3}),
+    },
+}
+"""Terms that fit several families of their slot: a morning can be a sunny day, and dusk moonlit."""
+
+_FAMILY: dict[str, tuple[str, frozenset[int]]] = {
+    word_keys(term): (slot, frozenset({index})) for slot, families in SLOTS.items()
+    for index, terms in enumerate(families) for term in terms
+} | {word_keys(term): (slot, frozenset(fits)) for slot, terms in SHARED.items() for term, fits in terms.items()}
+_NOT_NAMED = frozenset({"day"})
+"""Too loose to set a slot from the instruction's words: "a stormy day" names the weather, not the hour."""
+_LONGEST = max(len(term.split()) for term in _FAMILY)
+_LEAD_WORDS = ARTICLES | {"at", "in", "during", "as", "into", "like", "shot", "seen"}
+_TRAIL_WORDS = frozenset({"style", "lighting", "light", "aesthetic", "look", "vibes"})
+
+
+def slot_of(phrase: str) -> tuple[str, frozenset[int]] | None:
+    """The (slot, family) a bare phrase sets: `at golden hour` and `pixel art style` do, `a photo frame` does not."""
+    words = word_keys(phrase).split()
+    while len(words) > 1 and words[0] in _LEAD_WORDS:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in _TRAIL_WORDS and " ".join(words) not in _FAMILY:
+        words = words[:-1]
+    return _FAMILY.get(" ".join(words))
+
+
+def contradicted(before: str, after: str, added: list[str], instruction: str = "") -> list[str]:
+    """The phrases of after that an edit from before to after made wrong: terms of the slots the added
+    phrases set, from other families, that were in before. Each as it is written, ready to quote for deletion.
+
+    An added phrase sets a slot when it is a bare term, or holds a term the instruction names too
+    (`~ film still -> ukiyo-e woodblock print` for "ukiyo-e style").
+    """
+    named = f" {word_keys(instruction)} "
+    setting: dict[str, set[int]] = {}
+    for text in added:
+        for piece in text.replace("\n", ",").split(","):
+            named_terms = [term for term in _terms_in(piece) if f" {term} " in named and term not in _NOT_NAMED]
+            for slot, families in filter(None, [slot_of(piece)] + [_FAMILY[term] for term in named_terms]):
+                setting.setdefault(slot, set()).update(families)
+    if not setting:
+        return []
+    old = {term for term, _ in _phrase_terms(before)}
+    return [
+        quote for term, quote in _phrase_terms(after)
+        if (slot := _FAMILY[term])[0] in setting and not slot[1] & setting[slot[0]] and term in old
+    ]
+
+
+def _terms_in(text: str) -> list[str]:
+    """Every slot term that text holds as a run of words."""
+    keys = word_keys(text).split()
+    return [
+        " ".join(keys[start : start + size]) for start in range(len(keys)) for size in range(1, _LONGEST + 1)
+        if " ".join(keys[start : start + size]) in _FAMILY
+    ]
+
+
+def _phrase_terms(prompt: str) -> list[tuple[str, str]]:
+    """Every slot term that stands as a whole phrase of prompt, or closes one after a preposition
+    (`a castle at noon`), as (its comparable key, its quote in the prompt)."""
+    parsed = parse(prompt)
+    words = [unit for unit in parsed.words() if word_key(parsed, unit)]
+    keys = [word_key(parsed, unit) for unit in words]
+
+    def gap(index: int) -> str:
+        """The text between word index-1 and word index; a phrase break at either end of the prompt."""
+        if index <= 0 or index >= len(words):
+            return ","
+        return parsed.text[words[index - 1].end : words[index].start]
+
+    def breaks(text: str) -> bool:
+        return "," in text or "\n" in text
+
+    found, start = [], 0
+    while start < len(keys):
+        sizes = range(min(_LONGEST, len(keys) - start), 0, -1)  # the longest term wins: "early morning", not "morning"
+        size = next((size for size in sizes if " ".join(keys[start : start + size]) in _FAMILY), 0)
+        if not size:
+            start += 1
+            continue
+        end = start + size
+        lead = start - 1 if start and keys[start - 1] in ARTICLES else start
+        after_preposition = bool(lead) and keys[lead - 1] in PREPOSITIONS  # `a castle at noon`
+        opens = breaks(gap(lead)) or after_preposition or (bool(lead) and words[lead - 1].kind == "keyword")
+        closes = breaks(gap(end)) or (end < len(words) and words[end].kind == "keyword")
+        closes |= after_preposition and end < len(keys) and keys[end] in PREPOSITIONS  # `at noon in the rain`
+        if opens and closes:
+            found.append((" ".join(keys[start:end]), parsed.text[words[lead].start : words[end - 1].end]))
+        start = end
+    return found
