@@ -84,12 +84,13 @@ SHARED: dict[str, dict[str, set[int]]] = {
 """Terms that fit several families of their slot: a morning can be a sunny day, and dusk moonlit."""
 
 _FAMILY: dict[str, tuple[str, frozenset[int]]] = {
-    word_keys(term): (slot, frozenset({index})) for slot, families in SLOTS.items()
-    for index, terms in enumerate(families) for term in terms
-} | {word_keys(term): (slot, frozenset(fits)) for slot, terms in SHARED.items() for term, fits in terms.items()}
+    term: (slot, frozenset({index})) for slot, families in SLOTS.items() for index, terms in enumerate(families)
+    for term in terms
+} | {term: (slot, frozenset(fits)) for slot, terms in SHARED.items() for term, fits in terms.items()}
+"""Each term as find_span keys a prompt's words (lower case, no edge punctuation), so the terms are written that way."""
+_LONGEST = max(len(term.split()) for term in _FAMILY)
 _NOT_NAMED = frozenset({"day"})
 """Too loose to set a slot from the instruction's words: "a stormy day" names the weather, not the hour."""
-_LONGEST = max(len(term.split()) for term in _FAMILY)
 _LEAD_WORDS = ARTICLES | {"at", "in", "during", "as", "into", "like", "shot", "seen"}
 _TRAIL_WORDS = frozenset({"style", "lighting", "light", "aesthetic", "look", "vibes"})
 

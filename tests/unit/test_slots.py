@@ -89,7 +89,8 @@ def test_contradicted_names_nothing_when_no_slot_is_set():
     assert slot_of("a photo frame") is None
 
 
-def test_every_term_belongs_to_one_family():
-    terms = [word_keys(term) for families in SLOTS.values() for family in families for term in family]
-    terms += [word_keys(term) for shared in SHARED.values() for term in shared]
+def test_every_term_is_written_as_a_prompt_word_key_and_belongs_to_one_family():
+    terms = [term for families in SLOTS.values() for family in families for term in family]
+    terms += [term for shared in SHARED.values() for term in shared]
+    assert [term for term in terms if word_keys(term) != term] == []
     assert len(terms) == len(set(terms)), sorted({term for term in terms if terms.count(term) > 1})
