@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile scripts/install_llama_cpp.sh
 
 # pip compiles a wheel's modules when it installs them, but not an editable install's, and where
 # PYTHONDONTWRITEBYTECODE is set Python never caches them itself: every start would compile our modules
-# again (about 50 ms of a 0.6 s edit). compileall redoes only the files that changed.
+# again (about 0.04 s of a 0.55 s edit). compileall redoes only the files that changed.
 bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q diffchat_tui trainer >/dev/null
 

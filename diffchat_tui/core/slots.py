@@ -5,7 +5,7 @@ slot it left behind now contradict it: `noon, ..., sunset`. A small model often 
 code deletes them, as ordinary `- SPAN` operations the user sees in the script. It is careful:
 - only a bare term sets a slot (`+ sunset`, `+ at golden hour`), never a longer phrase (`+ a photo frame`);
 - only whole phrases go (`noon`, `(noon:1.2)`, a sentence's closing `at noon`), never a word inside
-  one (`night sky` stays);
+  one (`night market` stays);
 - a term of the same family stays (`sunset` keeps `golden hour`), and so does one the edit itself wrote.
 
 The vocabulary is the usual Stable Diffusion and booru one, written from general knowledge.
@@ -139,7 +139,7 @@ def _terms_in(text: str) -> list[str]:
 
 def _phrase_terms(prompt: str) -> list[tuple[str, str]]:
     """Every slot term that stands as a whole phrase of prompt, or closes one after a preposition
-    (`a castle at noon`), as (its comparable key, its quote in the prompt)."""
+    (`a castle at noon`), as (its word keys, its quote in the prompt)."""
     parsed = parse(prompt)
     words = [unit for unit in parsed.words() if word_key(parsed, unit)]
     keys = [word_key(parsed, unit) for unit in words]
