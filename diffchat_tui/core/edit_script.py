@@ -300,6 +300,19 @@ def word_keys(text: str) -> str:
     return " ".join(key for key in (word_key(parsed, unit) for unit in parsed.words()) if key)
 
 
+def keyed_words(parsed: Parsed) -> tuple[list[Unit], list[str]]:
+    """The prompt's words that have a key, and those keys: what quotes are matched against."""
+    words = [unit for unit in parsed.words() if word_key(parsed, unit)]
+    return words, [word_key(parsed, unit) for unit in words]
+
+
+def phrase_break(parsed: Parsed, words: list[Unit], index: int) -> bool:
+    """Whether a comma or newline separates word index-1 from word index; either end of the prompt is one."""
+    if index <= 0 or index >= len(words):
+        return True
+    return bool(re.search(r"[,\n]", parsed.text[words[index - 1].end : words[index].start]))
+
+
 def find_span(parsed: Parsed, quote: str) -> tuple[int, int] | None:
     """The [start, end) of the prompt that quote names, widened to keep brackets balanced; None if absent.
 
@@ -312,13 +325,10 @@ def find_span(parsed: Parsed, quote: str) -> tuple[int, int] | None:
     wanted = [key for key in (word_key(quoted, unit) for unit in quoted.words()) if key]
     if not wanted:
         return None
-    words = [unit for unit in parsed.words() if word_key(parsed, unit)]
-    keys = [word_key(parsed, unit) for unit in words]
+    words, keys = keyed_words(parsed)
 
     def whole_phrase(start: int, end: int) -> bool:
-        before = parsed.text[words[start - 1].end : words[start].start] if start else ","
-        after = parsed.text[words[end - 1].end : words[end].start] if end < len(words) else ","
-        return bool(re.search(r"[,\n]", before) and re.search(r"[,\n]", after))
+        return phrase_break(parsed, words, start) and phrase_break(parsed, words, end)
 
     match = _exact(keys, wanted, whole_phrase)
     core = wanted[1:] if wanted[0] in ARTICLES and len(wanted) > 1 else wanted

@@ -298,7 +298,7 @@ def read_answer(
     ops = [Op("rewrite", clean_target(op.text, instruction)) if op.kind == "rewrite" else op for op in script.ops]
     ops = [op for op in ops if op.text]
     applied = apply_script(current, ops, beautify=beautify, negative=negative)
-    added = [op.new or op.text for op in applied.done if op.kind in ("replace", "add") and not op.negative]
+    added = [op.new if op.kind == "replace" else op.text for op in applied.done if op.kind in ("replace", "add") and not op.negative]
     stale = contradicted(current, applied.prompt, added, instruction)  # `~ day -> sunset` also drops the `noon` it left behind
     if stale:
         cleared = apply_script(applied.prompt, [Op("delete", quote) for quote in stale], negative=applied.negative)

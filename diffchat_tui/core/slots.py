@@ -13,7 +13,7 @@ The vocabulary is the usual Stable Diffusion and booru one, written from general
 
 from __future__ import annotations
 
-from diffchat_tui.core.edit_script import ARTICLES, PREPOSITIONS, word_key, word_keys
+from diffchat_tui.core.edit_script import ARTICLES, PREPOSITIONS, keyed_words, phrase_break, word_keys
 from diffchat_tui.core.prompt_syntax import parse
 
 SLOTS: dict[str, list[list[str]]] = {
@@ -141,18 +141,7 @@ def _phrase_terms(prompt: str) -> list[tuple[str, str]]:
     """Every slot term that stands as a whole phrase of prompt, or closes one after a preposition
     (`a castle at noon`), as (its word keys, its quote in the prompt)."""
     parsed = parse(prompt)
-    words = [unit for unit in parsed.words() if word_key(parsed, unit)]
-    keys = [word_key(parsed, unit) for unit in words]
-
-    def gap(index: int) -> str:
-        """The text between word index-1 and word index; a phrase break at either end of the prompt."""
-        if index <= 0 or index >= len(words):
-            return ","
-        return parsed.text[words[index - 1].end : words[index].start]
-
-    def breaks(text: str) -> bool:
-        return "," in text or "\n" in text
-
+    words, keys = keyed_words(parsed)
     found, start = [], 0
     while start < len(keys):
         sizes = range(min(_LONGEST, len(keys) - start), 0, -1)  # the longest term wins: "early morning", not "morning"
@@ -163,8 +152,8 @@ def _phrase_terms(prompt: str) -> list[tuple[str, str]]:
         end = start + size
         lead = start - 1 if start and keys[start - 1] in ARTICLES else start
         after_preposition = bool(lead) and keys[lead - 1] in PREPOSITIONS  # `a castle at noon`
-        opens = breaks(gap(lead)) or after_preposition or (bool(lead) and words[lead - 1].kind == "keyword")
-        closes = breaks(gap(end)) or (end < len(words) and words[end].kind == "keyword")
+        opens = phrase_break(parsed, words, lead) or after_preposition or (bool(lead) and words[lead - 1].kind == "keyword")
+        closes = phrase_break(parsed, words, end) or (end < len(words) and words[end].kind == "keyword")
         closes |= after_preposition and end < len(keys) and keys[end] in PREPOSITIONS  # `at noon in the rain`
         if opens and closes:
             found.append((" ".join(keys[start:end]), parsed.text[words[lead].start : words[end - 1].end]))
