@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,9 @@ MERGED_QUANT = "q8_0"
 changes (measured: greedy answers of a Q4_1 merge were unusable), 8-bit keeps them."""
 MERGE_VERSION = 1
 """Bump when the merge itself changes, so every cached merged model is rebuilt."""
+MERGED_KEPT_UNUSED_S = 86_400
+"""Merged models unused this long go when another is built: each new adapter file (an upgrade, a fresh clone,
+whose checkout gives it a new mtime) builds its own 145 MB merge."""
 GGUF_MAGIC = b"GGUF"
 
 
@@ -111,13 +116,34 @@ def merged_embedded(adapter: Path, notice: Callable[[str], None] | None = None) 
     identity = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (base, adapter)] + [MERGED_QUANT, MERGE_VERSION]
     key = hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
     out = paths.cache_dir() / "models" / f"embedded-{key}.gguf"
-    if out.is_file():
+    with contextlib.suppress(FileNotFoundError):
+        if time.time() - out.stat().st_mtime > MERGED_KEPT_UNUSED_S / 24:
+            with contextlib.suppress(OSError):
+                os.utime(out)  # its mtime says when it was last used
         return out
     if notice is not None:
         notice("building the embedded DiffChat model once (the shipped adapter merged into its base, about 10 s)")
     from diffchat_tui.engines.gguf_merge import merge_lora
 
-    return merge_lora(base, adapter, out, MERGED_QUANT)
+    merged = merge_lora(base, adapter, out, MERGED_QUANT)
+    remove_unused_merges(out.parent, keep=merged)
+    return merged
+
+
+def remove_unused_merges(folder: Path, keep: Path) -> list[Path]:
+    """Delete the merged embedded models not used for a day, and what killed builds left; return what went.
+
+    One in use by another process only loses its name: its memory map stays valid on POSIX, and a later
+    start builds it again (about 10 s).
+    """
+    cutoff = time.time() - MERGED_KEPT_UNUSED_S
+    removed = []
+    for old in [*folder.glob("embedded-*.gguf"), *folder.glob(".embedded-*.tmp")]:
+        with contextlib.suppress(OSError):
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
+                removed.append(old)
+    return removed
 
 
 def resolve_llm(

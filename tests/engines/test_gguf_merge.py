@@ -1,5 +1,8 @@
 """The shipped adapter folded into its base: the weights it writes, the file it builds once, what it refuses."""
 
+import os
+import time
+
 import pytest
 
 from diffchat_tui.core.errors import ModelError
@@ -31,7 +34,7 @@ def test_merged_weights_are_the_base_plus_the_scaled_adapter(tmp_path):
     assert "sha256:" in read_gguf_string(out, MERGED_FROM_KEY)
 
 
-def test_embedded_runs_merged_built_once_and_rebuilt_when_the_adapter_changes(temp_home, tmp_path):
+def test_embedded_runs_merged_built_once_rebuilt_when_the_adapter_changes_and_unused_merges_go(temp_home, tmp_path):
     notes = []
     first = resolve_llm("embedded", notice=notes.append)
     assert first.lora is None and first.name == "embedded" and first.path.parent == temp_home / "cache" / "models"
@@ -41,9 +44,24 @@ def test_embedded_runs_merged_built_once_and_rebuilt_when_the_adapter_changes(te
     runtime = resolve_llm("embedded", merge=False)
     assert runtime.path == embedded_gguf() and runtime.lora == shipped_adapter()
 
+    hours_ago = time.time() - 2 * 3600
+    os.utime(first.path, (hours_ago, hours_ago))
+    assert resolve_llm("embedded").path == first.path and first.path.stat().st_mtime > hours_ago  # marked as used
+
+    models = first.path.parent
+    week_ago = time.time() - 7 * 86_400
+    stale = [models / "embedded-0123456789abcdef.gguf", models / ".embedded-0123456789abcdef.gguf.999.tmp"]
+    recent = models / "embedded-fedcba9876543210.gguf"
+    for path in [*stale, recent]:
+        path.write_bytes(b"GGUF")
+    for path in stale:
+        os.utime(path, (week_ago, week_ago))
     copy = tmp_path / "adapter.gguf"
     copy.write_bytes(shipped_adapter().read_bytes())
-    assert merged_embedded(copy) != first.path  # another input, another file
+    rebuilt = merged_embedded(copy)
+    assert rebuilt != first.path  # another input, another file
+    assert not any(path.exists() for path in stale)  # a new merge clears those unused for a day
+    assert recent.exists() and first.path.exists() and rebuilt.exists()
 
 
 def test_merging_what_does_not_fit_is_one_clear_error(tmp_path):
