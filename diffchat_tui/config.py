@@ -48,8 +48,9 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(96, ge=8, le=1024)
     n_ctx: int = Field(2048, ge=512)
     n_threads: int | None = Field(None, ge=1)
-    """CPU threads; unset: one for a small model (the embedded one runs as fast, and stays fast beside a CPU
-    render or other busy processes) and every core for a big one."""
+    """CPU threads; unset: decode on one for a small model (the embedded one runs as fast, and stays fast beside
+    a CPU render or other busy processes) and on every core for a big one, and prefill each prompt on the cores
+    idle when it starts. Set: exactly this many for both."""
     n_gpu_layers: int = -1
     """-1 offloads every layer when llama.cpp was built with GPU support."""
     prefix_cache: bool = True
