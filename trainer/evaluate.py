@@ -17,7 +17,7 @@ from pathlib import Path
 
 from diffchat_tui.core.errors import BadInput, DiffchatError
 from diffchat_tui.core.prompting import Turn
-from trainer.metrics import EditScore, score_record, summarize
+from trainer.metrics import EditScore, bootstrap_ci, score_record, summarize
 
 SPLITS = ("seen", "held-out", "real-world")
 ALL = "all"
@@ -91,6 +91,30 @@ class Report:
                 for i in members:
                     groups.setdefault(self.records[i].category, []).append(result.scores[i])
                 per_split[split] = {name: summarize(groups[name]) for name in [ALL, *sorted(k for k in groups if k != ALL)]}
+            out[result.name] = per_split
+        return out
+
+    def paired(self) -> dict[str, dict[str, dict]]:
+        """{model: {split: passed difference}} for every model after the first, on the same cases.
+
+        Resampling the cases, not each model's results apart, keeps what both find hard together: two shares'
+        overlapping intervals can hide a real gain, and the interval of their paired difference does not.
+        """
+        first, out = self.results[0], {}
+        for result in self.results[1:]:
+            per_split = {}
+            for split in SPLITS:
+                pairs = [(first.scores[i].passed, result.scores[i].passed) for i in range(len(self.records)) if self.split_of(i) == split]
+                if not pairs:
+                    continue
+                differences = [float(after) - float(before) for before, after in pairs]
+                per_split[split] = {
+                    "n": len(pairs),
+                    "passed_delta": round(sum(differences) / len(pairs), 4),
+                    "passed_delta_ci": bootstrap_ci(differences),
+                    "gained": sum(not before and after for before, after in pairs),
+                    "lost": sum(before and not after for before, after in pairs),
+                }
             out[result.name] = per_split
         return out
 
@@ -221,6 +245,15 @@ def markdown(report: Report) -> str:
             cells = [result.name, split, str(row["n"]), *(_pct(row[key], row.get(f"{key}_ci")) for key in OVERALL_METRICS),
                      f"{per_edit:.2f}"]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
+    if len(report.results) > 1:
+        lines += ["", f"Paired against `{names[0]}` on the same cases: passed, difference in points [paired bootstrap 95 % "
+                      "interval], and the cases that went from fail to pass (gained) and from pass to fail (lost).", ""]  # fmt: skip
+        lines += ["| model | split | n | passed difference | gained | lost |", "|---|---|---|---|---|---|"]
+        for name, per_split in report.paired().items():
+            for split, row in per_split.items():
+                low, high = row["passed_delta_ci"]
+                shown = f"{100 * row['passed_delta']:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+                lines.append(f"| {name} | {split} | {row['n']} | {shown} | {row['gained']} | {row['lost']} |")
     for split in SPLITS:
         categories = {category for name in names for category in summary[name].get(split, {})}
         if not categories:
@@ -279,6 +312,7 @@ def write_outputs(report: Report, out_dir: Path) -> dict[str, Path]:
             for r in report.results
         ],
         "summary": report.summary(),
+        "paired": report.paired(),
     }
     written["json"].write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     plot(report, written["plot"])

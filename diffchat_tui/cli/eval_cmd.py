@@ -39,7 +39,11 @@ def evaluate(
     ] = False,
     models: Annotated[
         Optional[list[str]],
-        typer.Option("--model", help="Model spec (base, embedded, a .gguf path, OWNER/REPO/FILE.gguf, or MODEL+ADAPTER.gguf). Repeat to compare."),
+        typer.Option(
+            "--model",
+            help="Model spec (base, embedded, a .gguf path, OWNER/REPO/FILE.gguf, or MODEL+ADAPTER.gguf). "
+            "Repeat to compare: each is paired with the first on the same cases.",
+        ),
     ] = None,
     output: Annotated[
         Optional[Path], typer.Option("-o", "--output", help="Folder for report.md, report.json, eval.png, predictions.", file_okay=False)

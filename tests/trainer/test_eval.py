@@ -26,6 +26,17 @@ def test_eval_compares_base_with_an_adapter_and_reports_held_out_apart(cli, tiny
     predictions = [json.loads(line) for line in (out / "predictions-base.jsonl").read_text().splitlines()]
     assert len(predictions) == 4 and {"target", "raw", "reference", "score"} <= set(predictions[0])
 
+    # The second model against the first, case by case: the difference follows from the two prediction files.
+    assert "Paired against `base` on the same cases" in run.stdout
+    adapted = [json.loads(line) for line in (out / f"predictions-{adapter.name}.jsonl").read_text().splitlines()]
+    paired = report["paired"][f"base+{adapter}"]["held-out"]
+    before = [row["score"]["passed"] for row in predictions if row["split"] == "held-out"]
+    after = [row["score"]["passed"] for row in adapted if row["split"] == "held-out"]
+    assert paired["n"] == 2 and paired["passed_delta"] == (sum(after) - sum(before)) / 2
+    assert paired["gained"] == sum(a and not b for a, b in zip(after, before)) and paired["lost"] == sum(b and not a for a, b in zip(after, before))
+    low, high = paired["passed_delta_ci"]
+    assert -1.0 <= low <= paired["passed_delta"] <= high <= 1.0
+
 
 def test_eval_bad_input_is_one_line_exit_2(cli, tmp_path, tiny_data):
     run = cli("eval", "--data", str(tmp_path / "missing.jsonl"), "--model", "base")
