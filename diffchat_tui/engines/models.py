@@ -117,9 +117,9 @@ def merged_embedded(adapter: Path, notice: Callable[[str], None] | None = None) 
     key = hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
     out = paths.cache_dir() / "models" / f"embedded-{key}.gguf"
     with contextlib.suppress(FileNotFoundError):
-        if time.time() - out.stat().st_mtime > MERGED_KEPT_UNUSED_S / 24:
+        if time.time() - out.stat().st_mtime > 3600:  # its mtime says when it was last used, to the hour
             with contextlib.suppress(OSError):
-                os.utime(out)  # its mtime says when it was last used
+                os.utime(out)
         return out
     if notice is not None:
         notice("building the embedded DiffChat model once (the shipped adapter merged into its base, about 10 s)")
@@ -130,20 +130,17 @@ def merged_embedded(adapter: Path, notice: Callable[[str], None] | None = None) 
     return merged
 
 
-def remove_unused_merges(folder: Path, keep: Path) -> list[Path]:
-    """Delete the merged embedded models not used for a day, and what killed builds left; return what went.
+def remove_unused_merges(folder: Path, keep: Path) -> None:
+    """Delete the merged embedded models not used for a day, and what killed builds left.
 
     One in use by another process only loses its name: its memory map stays valid on POSIX, and a later
     start builds it again (about 10 s).
     """
     cutoff = time.time() - MERGED_KEPT_UNUSED_S
-    removed = []
     for old in [*folder.glob("embedded-*.gguf"), *folder.glob(".embedded-*.tmp")]:
         with contextlib.suppress(OSError):
             if old != keep and old.stat().st_mtime < cutoff:
                 old.unlink()
-                removed.append(old)
-    return removed
 
 
 def resolve_llm(
