@@ -296,8 +296,7 @@ def word_key(parsed: Parsed, unit: Unit) -> str:
 
 
 def word_keys(text: str) -> str:
-    parsed = parse(text)
-    return " ".join(key for key in (word_key(parsed, unit) for unit in parsed.words()) if key)
+    return " ".join(keyed_words(parse(text))[1])
 
 
 def keyed_words(parsed: Parsed) -> tuple[list[Unit], list[str]]:
@@ -322,7 +321,7 @@ def find_span(parsed: Parsed, quote: str) -> tuple[int, int] | None:
     then the first occurrence.
     """
     quoted = parse(quote.strip())
-    wanted = [key for key in (word_key(quoted, unit) for unit in quoted.words()) if key]
+    _, wanted = keyed_words(quoted)
     if not wanted:
         return None
     words, keys = keyed_words(parsed)
