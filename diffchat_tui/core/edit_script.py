@@ -402,6 +402,9 @@ def delete_span(parsed: Parsed, start: int, end: int) -> str:
     last_before = before.rstrip().rsplit(None, 1)[-1].lower() if before.strip() else ""
     first_after = after.lstrip().split(None, 1)[0].lower().rstrip(",") if after.strip() else ""
     ends_phrase = not after.strip() or after.lstrip()[:1] in (",", "\n", ")", "]") or first_after in PREPOSITIONS
+    if last_before in ARTICLES and ends_phrase:  # "a cat, ..." minus "cat": the article goes with its noun
+        before = before.rstrip()[: -len(last_before)]
+        last_before = before.rstrip().rsplit(None, 1)[-1].lower() if before.strip() else ""
     starts_phrase = not before.strip() or before.rstrip()[-1:] in (",", "\n", "(", "[")
     if first_after in ("and", "or", "&") and (starts_phrase or last_before in CONNECTIVES):
         after = after.lstrip()[len(first_after) :]  # "with a hat and a scarf" minus "a hat"

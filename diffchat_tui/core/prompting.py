@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from diffchat_tui.core.edit_script import Op, apply_script, format_script, parse_script
-from diffchat_tui.core.slots import contradicted
+from diffchat_tui.core.slots import contradicted, other_mentions
 from diffchat_tui.core.text import one_line, strip_escapes
 
 PromptFormat = Literal["fewshot-v1", "diffchat-v1", "diffchat-v2"]
@@ -300,6 +300,7 @@ def read_answer(
     applied = apply_script(current, ops, beautify=beautify, negative=negative)
     added = [op.new if op.kind == "replace" else op.text for op in applied.done if op.kind in ("replace", "add") and not op.negative]
     stale = contradicted(current, applied.prompt, added, instruction)  # `~ day -> sunset` also drops the `noon` it left behind
+    stale += other_mentions(applied.prompt, [op.text for op in applied.done if op.kind == "delete" and not op.negative])
     if stale:
         cleared = apply_script(applied.prompt, [Op("delete", quote) for quote in stale], negative=applied.negative)
         applied.prompt, applied.done = cleared.prompt, applied.done + cleared.done

@@ -1,4 +1,5 @@
-"""Exclusive slots: a picture has one time of day, one season, one medium, one framing, one camera angle.
+"""Exclusive slots: a picture has one time of day, one season, one medium, one framing, one camera angle,
+one mood, one face, one kind of weather.
 
 When an edit puts a slot's term into the prompt (`~ day -> sunset`, `+ pixel art`), the terms of that
 slot it left behind now contradict it: `noon, ..., sunset`. A small model often forgets them, so the
@@ -9,11 +10,14 @@ code deletes them, as ordinary `- SPAN` operations the user sees in the script. 
 - a term of the same family stays (`sunset` keeps `golden hour`), and so does one the edit itself wrote.
 
 The vocabulary is the usual Stable Diffusion and booru one, written from general knowledge.
+
+The same goes for a thing the edit deleted by its bare name: `- umbrella` also deletes `red umbrella`
+and `holding umbrella`, the short phrases still about it (other_mentions).
 """
 
 from __future__ import annotations
 
-from diffchat_tui.core.edit_script import ARTICLES, PREPOSITIONS, keyed_words, phrase_break, word_keys
+from diffchat_tui.core.edit_script import ARTICLES, CONNECTIVES, PREPOSITIONS, keyed_words, phrase_break, word_keys
 from diffchat_tui.core.prompt_syntax import parse
 
 SLOTS: dict[str, list[list[str]]] = {
@@ -71,6 +75,27 @@ SLOTS: dict[str, list[list[str]]] = {
         ["macro lens", "macro photography", "100mm macro"],
         ["fisheye", "fisheye lens", "fish-eye lens"],
     ],
+    "mood": [  # by feeling, not intensity: "serene", "nostalgic" or "dramatic" fit either side and set nothing
+        ["cheerful", "happy", "joyful", "joyous", "playful", "upbeat", "lighthearted", "festive", "wholesome", "jolly",
+         "uplifting", "hopeful", "exuberant", "triumphant", "heroic", "victorious"],
+        ["sad", "melancholic", "melancholy", "somber", "sombre", "gloomy", "depressing", "depressed", "sorrowful",
+         "mournful", "desolate", "heartbreaking", "forlorn", "tragic", "bleak", "lonely", "grim", "creepy", "eerie",
+         "ominous", "sinister", "spooky", "unsettling", "disquieting", "menacing", "foreboding", "haunting", "scary",
+         "terrifying", "horror", "nightmarish", "macabre", "tense", "suspenseful"],
+    ],
+    "expression": [
+        ["smile", "smiling", "grin", "grinning", "laughing", "laugh", "big smile", "open-mouth smile"],
+        ["crying", "tears", "sobbing", "teary eyes", "streaming tears"],
+        ["angry", "frown", "frowning", "scowl", "scowling", "annoyed", "glaring", "furious"],
+        ["expressionless", "blank stare", "emotionless", "neutral expression", "serious expression"],
+        ["scared", "frightened", "afraid", "fearful"],
+    ],
+    "weather": [  # rain, snow and storm go together; a sunny sky goes with none of them
+        ["sunny", "sunshine", "bright sunshine", "clear sky", "cloudless sky"],
+        ["rain", "rainy", "raining", "heavy rain", "light rain", "drizzle", "downpour", "storm", "stormy",
+         "thunderstorm", "snow", "snowing", "snowfall", "heavy snow", "blizzard", "overcast", "overcast sky", "cloudy",
+         "sandstorm"],
+    ],
     "girls": [["1girl"], ["2girls"], ["3girls"], ["4girls"], ["5girls"], ["6+girls", "multiple girls"]],
     "boys": [["1boy"], ["2boys"], ["3boys"], ["4boys"], ["5boys"], ["6+boys", "multiple boys"]],
 }
@@ -92,7 +117,9 @@ _LONGEST = max(len(term.split()) for term in _FAMILY)
 _NOT_NAMED = frozenset({"day"})
 """Too loose to set a slot from the instruction's words: "a stormy day" names the weather, not the hour."""
 _LEAD_WORDS = ARTICLES | {"at", "in", "during", "as", "into", "like", "shot", "seen"}
-_TRAIL_WORDS = frozenset({"style", "lighting", "light", "aesthetic", "look", "vibes"})
+_TRAIL_WORDS = frozenset(
+    {"style", "lighting", "light", "aesthetic", "look", "vibes", "vibe", "atmosphere", "mood", "feel", "feeling", "expression", "weather"}
+)
 
 
 def slot_of(phrase: str) -> tuple[str, frozenset[int]] | None:
@@ -150,12 +177,56 @@ def _phrase_terms(prompt: str) -> list[tuple[str, str]]:
             start += 1
             continue
         end = start + size
+        while end < len(keys) and keys[end] in _TRAIL_WORDS and not phrase_break(parsed, words, end):
+            end += 1  # `unsettling atmosphere`, `anime style`: the term and the word that names its slot
         lead = start - 1 if start and keys[start - 1] in ARTICLES else start
         after_preposition = bool(lead) and keys[lead - 1] in PREPOSITIONS  # `a castle at noon`
         opens = phrase_break(parsed, words, lead) or after_preposition or (bool(lead) and words[lead - 1].kind == "keyword")
         closes = phrase_break(parsed, words, end) or (end < len(words) and words[end].kind == "keyword")
         closes |= after_preposition and end < len(keys) and keys[end] in PREPOSITIONS  # `at noon in the rain`
         if opens and closes:
-            found.append((" ".join(keys[start:end]), parsed.text[words[lead].start : words[end - 1].end]))
+            found.append((" ".join(keys[start : start + size]), parsed.text[words[lead].start : words[end - 1].end]))
+        start = end
+    return found
+
+
+MENTION_MODIFIERS = 2
+"""A phrase that names a deleted thing with at most this many words before it (`red umbrella`, `holding oil-paper
+umbrella`) is about that thing alone; a longer one (`a girl under a red umbrella`) is about something else too."""
+
+
+def other_mentions(after: str, deleted: list[str]) -> list[str]:
+    """The phrases of after that still name a thing the edit deleted by its bare name (`- umbrella`), each as it
+    is written: a tag prompt says `holding umbrella, red umbrella`, and "remove the umbrella" means all of them.
+
+    Only a short phrase that ends in the name, or its plural, and starts at a comma or line counts; a name with
+    words of its own (`- red umbrella`) deletes only what it quotes.
+    """
+    names = set()
+    for text in deleted:
+        keys = word_keys(text).split()
+        if len(keys) == 2 and keys[0] in ARTICLES:
+            keys = keys[1:]
+        if len(keys) == 1 and keys[0].isalpha():
+            names |= {keys[0], keys[0] + "s", keys[0] + "es"}
+    if not names:
+        return []
+    parsed = parse(after)
+    words, keys = keyed_words(parsed)
+    found, start = [], 0
+    for end in range(1, len(keys) + 1):
+        if not phrase_break(parsed, words, end):
+            continue
+        phrase = keys[start:end]
+        lead = phrase[1:] if phrase[:1] and phrase[0] in ARTICLES else phrase
+        lead = lead[1:] if lead[:1] and lead[0] in ("holding", "with", "wearing") else lead
+        modifiers = lead[:-1]
+        if (
+            lead and lead[-1] in names and len(modifiers) <= MENTION_MODIFIERS
+            and not set(modifiers) & (ARTICLES | CONNECTIVES | PREPOSITIONS)
+            and all(words[i].kind == "word" for i in range(start, end))
+            and not any(group.start < words[end - 1].end and words[start].start < group.end for group in parsed.groups)
+        ):
+            found.append(parsed.text[words[start].start : words[end - 1].end])
         start = end
     return found

@@ -57,6 +57,8 @@ def test_other_arrows_are_read_too():
         ("a castle in the mountains at dusk", "- the mountains", "a castle at dusk"),
         ("a cat on a sofa with a blanket", "- a sofa", "a cat with a blanket"),
         ("a cat on a red sofa", "- red", "a cat on a sofa"),
+        ("a cat on a sofa, a dog", "- dog", "a cat on a sofa"),  # a quote without its article takes it along
+        ("a cat on a sofa", "- sofa", "a cat"),
         ("1girl,solo,long hair", "- solo", "1girl,long hair"),  # the user's own spacing stays
     ],
 )

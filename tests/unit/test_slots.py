@@ -94,3 +94,50 @@ def test_every_term_is_written_as_a_prompt_word_key_and_belongs_to_one_family():
     terms += [term for shared in SHARED.values() for term in shared]
     assert [term for term in terms if word_keys(term) != term] == []
     assert len(terms) == len(set(terms)), sorted({term for term in terms if terms.count(term) > 1})
+
+
+@pytest.mark.parametrize(
+    ("prompt", "script", "target"),
+    [
+        ("a birthday party, balloons, cheerful, joyful, 35mm", "+ creepy atmosphere", "a birthday party, balloons, 35mm, creepy atmosphere"),
+        ("an old man at a table, melancholic, somber", "~ melancholic -> hopeful", "an old man at a table, hopeful"),
+        ("1girl, expressionless, arms at sides", "+ big smile", "1girl, arms at sides, big smile"),
+        ("1girl, crying, tears, rain", "+ laughing", "1girl, rain, laughing"),
+        ("a desert highway, sunny, noon", "+ in a sandstorm", "a desert highway, noon, in a sandstorm"),
+    ],
+)
+def test_mood_expression_and_weather_are_slots_too(prompt, script, target):
+    assert edited(prompt, script)[0] == target
+
+
+def test_a_mood_keeps_words_that_fit_either_feeling_and_rain_keeps_fog():
+    assert edited("a forest, serene, dramatic", "+ eerie")[0] == "a forest, serene, dramatic, eerie"
+    assert edited("a harbour, fog, overcast", "+ heavy rain")[0] == "a harbour, fog, overcast, heavy rain"
+
+
+def test_deleting_a_bare_name_deletes_the_short_phrases_that_still_name_it_and_says_so():
+    prompt = "1girl, kimono, holding umbrella, oil-paper umbrella, red umbrellas, shrine"
+    target, script = edited(prompt, "- umbrella")
+    assert target == "1girl, kimono, shrine"
+    assert script == "- umbrella\n- oil-paper umbrella\n- red umbrellas"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "script", "target"),
+    [
+        # a name with words of its own deletes only what it quotes
+        ("a red umbrella, a blue umbrella, rain", "- red umbrella", "a blue umbrella, rain"),
+        # a longer phrase is about something else too, and syntax is never swept along
+        ("a cat, a girl under a red umbrella, (umbrella:1.2)", "- cat", "a girl under a red umbrella, (umbrella:1.2)"),
+        ("umbrella, a girl under a red umbrella, (red umbrella:1.2)", "- umbrella", "a girl under a red umbrella, (red umbrella:1.2)"),
+        # a phrase that names something else by the same word's compound stays
+        ("a cat, cat ears, a sofa", "- cat", "cat ears, a sofa"),
+    ],
+)
+def test_other_mentions_are_only_the_phrases_about_that_thing_alone(prompt, script, target):
+    assert edited(prompt, script)[0] == target
+
+
+def test_a_term_goes_with_the_word_that_names_its_slot():
+    assert edited("a falconer, unsettling atmosphere, disquieting", "~ disquieting -> triumphant")[0] == "a falconer, triumphant"
+    assert edited("1girl, anime style, night", "+ oil painting")[0] == "1girl, night, oil painting"
