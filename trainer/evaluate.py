@@ -196,9 +196,11 @@ def eval_items(data: Path | None, limit: int | None, real: Path | None) -> list[
 
 
 def rescored(data: str, items: Sequence[Item], out_dir: Path) -> Report:
-    """A report from the predictions an earlier run wrote to out_dir, scored again with today's checks and metrics.
+    """A report from the predictions an earlier run wrote to out_dir, scored again with today's checks and metrics,
+    each stored answer read again by today's `core/` (a script applied anew, a whole prompt cleaned anew).
 
-    The models do not run again: after a metric or check is mended, the numbers follow in seconds.
+    The models do not run again: after a metric, a check or the code that applies scripts is mended, the numbers
+    follow in seconds. Earlier turns a model ran itself (real-world conversations) keep what it made of them.
     """
     document = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
     results = []
@@ -209,11 +211,23 @@ def rescored(data: str, items: Sequence[Item], out_dir: Path) -> Report:
             raise BadInput(f"{path} does not hold the predictions for these records (another --data, --limit or --real?)")
         result = ModelResult(model["name"], model.get("prompt_format", ""), model.get("seconds", 0.0), model.get("load_s", 0.0))
         for row, item in zip(rows, items, strict=True):
+            if result.prompt_format and not item.run_first and not row["raw"].startswith("error:"):
+                row = {**row, **_read_again(row["raw"], item, result.prompt_format)}
             score = item.score(row["target"], row.get("negative", ""))
             result.predictions.append({**row, "score": score.as_dict()})
             result.scores.append(score)
         results.append(result)
     return Report(data, list(items), results)
+
+
+def _read_again(raw: str, item: Item, fmt: str) -> dict[str, str]:
+    """A stored answer read by today's core/, as the editor reads it (beautify on, the default)."""
+    from diffchat_tui.core.prompting import format_for, read_answer
+
+    last = item.history[-1] if item.history else None
+    current, negative = (last.target, last.negative) if last else (item.source, item.negative)
+    answer = read_answer(raw, current, format_for(fmt), item.instruction, negative=negative)
+    return {"target": answer.target, "negative": answer.negative, "script": answer.script}
 
 
 def evaluate_records(data: str, items: Sequence[Item], specs: Sequence[str], progress=None, n_threads: int | None = None) -> Report:

@@ -35,7 +35,10 @@ def evaluate(
     ] = None,
     no_real: Annotated[bool, typer.Option("--no-real", help="Leave the real-world set out.")] = False,
     rescore: Annotated[
-        bool, typer.Option("--rescore", help="Score the predictions already in --output again (no model runs): after checks change.")
+        bool, typer.Option(
+            "--rescore",
+            help="Score the answers already in --output again with today's checks and today's core/ (no model runs).",
+        )
     ] = False,
     models: Annotated[
         Optional[list[str]],

@@ -81,3 +81,37 @@ def test_eval_with_an_image_model_adds_the_reward_metrics(cli, tiny_data, tiny_m
         assert {"aesthetic", "preference", "image_cosine", "integrity", "ci_pass"} <= set(split)
         assert -1.0 <= split["image_cosine"] <= 1.0 and 0.0 <= split["ci_pass"] <= 1.0
     assert "Reward metrics" in (out / "report.md").read_text()
+
+
+def test_rescore_reads_the_stored_answers_again_with_todays_core(cli, tiny_data, tmp_path):
+    from trainer.evaluate import eval_items
+
+    real = tmp_path / "real.jsonl"
+    cases = [
+        {"id": "tags-remove-01", "kind": "remove", "source": "1girl, kimono, holding umbrella, red umbrella, shrine",
+         "instruction": "kill the umbrella", "must_exclude": ["umbrella"], "keep": ["kimono"]},
+        {"id": "short-multiturn-01", "kind": "multiturn", "source": "a cat on a sofa", "history": ["add a hat"],
+         "instruction": "remove the cat", "must_exclude": ["cat"]},
+    ]  # fmt: skip
+    real.write_text("".join(json.dumps(case) + "\n" for case in cases))
+    items = eval_items(tiny_data["test"], None, real)
+    # As an older core/ left them: the umbrella's other tags stayed, and the conversation's target is the model's own.
+    stored = {"kill the umbrella": ("- umbrella", "1girl, kimono, red umbrella, shrine"), "remove the cat": ("- cat", "a cat on a sofa, a hat")}
+    out = tmp_path / "eval"
+    out.mkdir()
+    rows = [
+        {"index": i, "split": item.split, "category": item.category, "source": item.source, "history": [], "instruction": item.instruction,
+         "raw": stored.get(item.instruction, ("error: none",))[0], "target": stored.get(item.instruction, ("", ""))[1], "negative": "",
+         "script": "", "reference": None, "score": {}}
+        for i, item in enumerate(items)
+    ]  # fmt: skip
+    (out / "predictions-embedded.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (out / "report.json").write_text(json.dumps({"models": [{"name": "embedded", "prompt_format": "diffchat-v2"}]}))
+
+    run = cli("eval", "--data", str(tiny_data["test"]), "--real", str(real), "--rescore", "-o", str(out))
+    assert run.code == 0, run.stderr
+    again = {row["instruction"]: row for row in map(json.loads, (out / "predictions-embedded.jsonl").read_text().splitlines())}
+    umbrella = again["kill the umbrella"]
+    assert (umbrella["target"], umbrella["script"]) == ("1girl, kimono, shrine", "- umbrella\n- red umbrella")
+    assert umbrella["score"]["passed"] is True
+    assert again["remove the cat"]["target"] == "a cat on a sofa, a hat" and again["remove the cat"]["score"]["passed"] is False
