@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diffchat_tui.core.errors import BadInput, DiffchatError
-from diffchat_tui.core.prompting import Turn
+from diffchat_tui.core.prompting import Turn, format_for, read_answer
 from trainer.metrics import EditScore, bootstrap_ci, score_record, summarize
 
 SPLITS = ("seen", "held-out", "real-world")
@@ -222,8 +222,6 @@ def rescored(data: str, items: Sequence[Item], out_dir: Path) -> Report:
 
 def _read_again(raw: str, item: Item, fmt: str) -> dict[str, str]:
     """A stored answer read by today's core/, as the editor reads it (beautify on, the default)."""
-    from diffchat_tui.core.prompting import format_for, read_answer
-
     last = item.history[-1] if item.history else None
     current, negative = (last.target, last.negative) if last else (item.source, item.negative)
     answer = read_answer(raw, current, format_for(fmt), item.instruction, negative=negative)
