@@ -28,6 +28,8 @@ from trainer.gguf_lora import write_lora_gguf
 from trainer.jobs import read_run_info
 
 QUANTS = ("f16", "f32", "q8_0", "q4_k_m")
+CALIBRATION_CONVERSATIONS = 64
+"""Training conversations a 4-bit merge is calibrated on: enough tokens (~10k) for every layer's input statistics."""
 LLAMA_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
 VERIFY_SOURCE = "a fisherman on a wooden pier with seagulls"
 VERIFY_INSTRUCTION = "get rid of the seagulls"
@@ -69,9 +71,11 @@ def export_adapter(run: Path, output: Path | None = None, dtype: str = "f16", ba
 def export_merged(run: Path, output: Path | None = None, quant: str = "q8_0") -> Exported:
     """The run's LoRA folded into the base GGUF it was trained from: one file, no run-time adapter.
 
-    Written with the `gguf` package (engines.gguf_merge), so no converter is fetched; 8-bit keeps the
-    fine-tune's small weight changes, which 4-bit rounding would mostly erase.
+    Written with the `gguf` package (engines.gguf_merge), so no converter is fetched. 8-bit keeps the
+    fine-tune's small weight changes by plain rounding; 4-bit rounds with GPTQ, calibrated on the run's
+    own training conversations (or the shipped ones when its training file is gone).
     """
+    from diffchat_tui.engines.gguf_gptq import GPTQ_TYPES
     from diffchat_tui.engines.gguf_merge import QUANT_TYPES, merge_lora
 
     if quant not in QUANT_TYPES:
@@ -79,10 +83,17 @@ def export_merged(run: Path, output: Path | None = None, quant: str = "q8_0") ->
     info = read_run_info(run)
     if not info.get("base_gguf"):
         raise BadInput(f"{run} was not trained from a GGUF base; export the full model (without --merge) instead")
+    calibration = None
+    if quant in GPTQ_TYPES and Path(info.get("train_file") or "").is_file():
+        from trainer.data.sft_format import calibration_rows
+        from trainer.jobs import load_training_records
+
+        records, _ = load_training_records(info["train_file"], CALIBRATION_CONVERSATIONS)
+        calibration = [row["messages"] for row in calibration_rows(records, CALIBRATION_CONVERSATIONS)]
     out = output or run / f"{run.name}-merged-{quant}.gguf"
     with tempfile.TemporaryDirectory(prefix="diffchat-merge-") as tmp:
         adapter = export_adapter(run, Path(tmp) / "adapter.gguf")
-        merge_lora(check_gguf(adapter.base_gguf), adapter.path, out, quant)
+        merge_lora(check_gguf(adapter.base_gguf), adapter.path, out, quant, calibration)
     return Exported(out)
 
 

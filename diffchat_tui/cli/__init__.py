@@ -75,6 +75,7 @@ data.command("stats")(data_cmd.stats)
 data.command("split")(data_cmd.split)
 data.command("build")(data_cmd.build)
 data.command("prefs")(data_cmd.prefs)
+data.command("calibration")(data_cmd.calibration)
 app.add_typer(data, name="data")
 
 train = typer.Typer(help="Fine-tune a DiffChat model (SFT, then RL, through TRL) and export it to GGUF.")

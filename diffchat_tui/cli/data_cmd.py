@@ -136,6 +136,32 @@ def split(
         print(f"{path}: {len(part)} records" + (f" ({heldout} held out)" if heldout else ""))
 
 
+def calibration(
+    file: DataFile,
+    output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write (TRL \"messages\" rows).", dir_okay=False)],
+    n: Annotated[int, typer.Option("--n", min=8, help="How many conversations (the file's first trainable records).")] = 64,
+) -> None:
+    """Write the conversations a 4-bit merged model is calibrated on (assets/calibration.jsonl for the embedded one).
+
+    A 4-bit merge (`diffchat train export --merge --quant q4_1`) rounds each layer so that its outputs on these
+    conversations stay close to the exact merge; records like the training data's make the best calibration.
+    """
+    from trainer.data.io import write_jsonl
+    from trainer.data.sft_format import calibration_rows
+
+    loaded = _load(file)
+    if loaded.errors:
+        raise BadInput(f"{loaded.errors[0].located(str(file))}; see `diffchat data validate {file}`")
+    rows = calibration_rows(loaded.records, n)
+    if not rows:
+        raise BadInput(f"{file} has no trainable records (held-out ones are never used)")
+    try:
+        write_jsonl(output, rows)
+    except OSError as exc:
+        raise BadInput(f"cannot write {output}: {exc.strerror}") from None
+    print(f"{output}: {len(rows)} conversations")
+
+
 def build(
     output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write.", dir_okay=False)],
     n: Annotated[int, typer.Option("--n", "-n", min=1, max=1_000_000, help="How many records.")] = 1000,

@@ -40,7 +40,10 @@ def export(
     to: Annotated[str, typer.Option("--to", help="Output format; gguf is the one there is.")] = "gguf",
     quant: Annotated[
         Optional[str],
-        typer.Option("--quant", help="f16, q8_0 or q4_k_m (full model); f16 or f32 (adapter); q8_0, q4_1, q5_1, f16 (merged)."),
+        typer.Option(
+            "--quant",
+            help="f16, q8_0 or q4_k_m (full model); f16 or f32 (adapter); q8_0, q4_1 or q4_0 (GPTQ on the run's data), q5_1, f16 (merged).",
+        ),
     ] = None,
     adapter: Annotated[
         bool, typer.Option("--adapter", help="Write the LoRA as a GGUF adapter for the base GGUF (small).")

@@ -23,7 +23,7 @@ def make_llm_engine(settings: LLMSettings, notice: Callable[[str], None] | None 
     if settings.url:
         return OpenAIHTTPEngine(settings.url, model=settings.url_model, timeout=settings.url_timeout)
     return LlamaCppEngine(
-        resolve_llm(settings.model, settings.lora, merge=settings.merge_embedded, notice=notice),
+        resolve_llm(settings.model, settings.lora, merge=settings.merge_embedded, merged_quant=settings.embedded_quant, notice=notice),
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,

