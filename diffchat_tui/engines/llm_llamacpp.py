@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from diffchat_tui import paths
 from diffchat_tui.core.errors import ModelError
@@ -16,7 +17,8 @@ from diffchat_tui.engines.llm import ContextOverflow
 from diffchat_tui.engines.models import ResolvedModel, read_gguf_string
 
 SMALL_MODEL_BYTES = 400_000_000
-"""Below this a model runs as fast on one thread as on all (SmolLM2-135M decodes 145 vs 147 tok/s on 2 cores)."""
+"""Below this a model's step is too short to share among all cores (SmolLM2-135M decodes 145 vs 147 tok/s on 1 and 2
+cores of one kind of Xeon, 45 vs 72 on another: see small_model_decode_threads)."""
 
 
 def default_threads() -> int:
@@ -34,23 +36,34 @@ def model_threads(model_bytes: int, cores: int) -> int:
     spinning, and one descheduled thread stalls the others. Measured on 2 cores with the embedded model
     (benchmarks/bench_edit.py): an edit takes 0.66 s idle on 1 thread or 2; beside a CPU render 1.03 s on
     1 thread against 1.70-3.5 s on 2; beside one busy process per core 1.00 s against 1.35-1.6 s. Prefill
-    is the one thing two threads do faster (949 vs 550 tok/s): batch_threads gives it the idle cores.
+    is the one thing two threads do faster (949 vs 550 tok/s): batch_threads gives it the idle cores, and
+    small_model_decode_threads a second decode thread while a core is idle.
     """
     return 1 if model_bytes < SMALL_MODEL_BYTES else cores
 
 
-def idle_cores(cores: int, loadavg: str = "/proc/loadavg") -> int | None:
-    """Cores that no runnable thread wants right now, from the kernel's count of runnable threads (ours too).
+def idle_cores(cores: int, loadavg: str = "/proc/loadavg", own_threads: str = "/proc/self/task") -> int | None:
+    """Cores that no other process's runnable thread wants right now, from the kernel's count of runnable threads.
 
-    None where /proc/loadavg is missing (macOS, Windows). Inside a container it counts the host's threads,
-    which can only make it too low: the safe side.
+    Our own runnable threads are left out: llama.cpp's workers spin for a while after a request, and would
+    otherwise count as load on the next turn. None where /proc/loadavg is missing (macOS, Windows). Inside
+    a container it counts the host's threads, which can only make it too low: the safe side.
     """
     try:
         with open(loadavg) as file:
             running = int(file.read().split()[3].split("/")[0])
     except (OSError, IndexError, ValueError):
         return None
-    return max(0, cores - running)
+    return max(0, cores - running + _running_threads(own_threads))
+
+
+def _running_threads(tasks: str) -> int:
+    """How many of a process's threads are runnable (state R in /proc/PID/task/TID/stat)."""
+    count = 0
+    for stat in Path(tasks).glob("*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            count += stat.read_text().rpartition(")")[2].split()[0] == "R"
+    return count
 
 
 def batch_threads(decode_threads: int, cores: int, idle: int | None) -> int:
@@ -61,6 +74,17 @@ def batch_threads(decode_threads: int, cores: int, idle: int | None) -> int:
     0.73 s on 2 when idle; beside one busy process per core 1.25 s against 1.63 s, and 3 to 8 s in 3 runs.
     """
     return min(cores, decode_threads + (idle or 0))
+
+
+def small_model_decode_threads(cores: int, idle: int | None) -> int:
+    """Threads for a small model's decode: a second one while a core is idle, never more.
+
+    Whether two threads decode faster depends on the CPU: as fast as one on one kind of 2-core Xeon, 1.6x
+    on another (SmolLM2-135M Q4_1: 45 against 72 tok/s), where it brings `diffchat edit` from 1.22x to
+    1.06x the bare script (benchmarks/bench_edit.py). Busy cores keep it on one, where two would spin at
+    llama.cpp's barriers; more than two is not measured.
+    """
+    return min(cores, 2) if idle else 1
 
 
 class LlamaCppEngine:
@@ -114,14 +138,15 @@ class LlamaCppEngine:
         return time.perf_counter() - started
 
     def _load_for_request(self) -> None:
-        """Load, and give this request's prefill every core idle right now (a small model decodes on one)."""
+        """Load, and give this request's prefill every core idle right now, and its decode one of them."""
         self.load()
         if self.adapt_batch_threads:
             import llama_cpp
 
             cores = default_threads()
-            prefill = batch_threads(self.n_threads, cores, idle_cores(cores))
-            llama_cpp.llama_set_n_threads(self._llama.ctx, self.n_threads, prefill)
+            idle = idle_cores(cores)
+            decode = small_model_decode_threads(cores, idle) if self.n_threads == 1 else self.n_threads
+            llama_cpp.llama_set_n_threads(self._llama.ctx, decode, batch_threads(self.n_threads, cores, idle))
 
     def unload(self) -> None:
         """Free the model and its KV cache now (RL does, before training needs the memory); load() brings it back."""
