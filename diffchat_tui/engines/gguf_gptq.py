@@ -72,7 +72,11 @@ def input_hessians(model_gguf: Path, conversations: Sequence[list[dict[str, str]
     for index, layer in enumerate(model.model.layers):
         for hf_name, gguf_names in _HF_TO_GGUF.items():
             names = tuple(f"blk.{index}.{name}.weight" for name in gguf_names)
-            handles.append(layer.get_submodule(hf_name).register_forward_pre_hook(collect(names)))
+            try:
+                module = layer.get_submodule(hf_name)
+            except AttributeError:
+                raise ModelError(f"4-bit merges know Llama-style layers, and {model.config.model_type} has no {hf_name}: merge as q8_0") from None
+            handles.append(module.register_forward_pre_hook(collect(names)))
     try:
         with torch.inference_mode():
             for conversation in conversations:

@@ -24,8 +24,8 @@ EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SHIPPED_ADAPTER = "diffchat-135m-lora.gguf"
 """The shipped DiffChat fine-tune, a LoRA adapter over the embedded base, once it exists in assets/."""
 CALIBRATION_FILE = "calibration.jsonl"
-"""Shipped conversations (one JSON list of chat messages a line, from the data builder) that the embedded merge's
-4-bit rounding is calibrated on."""
+"""Shipped conversations (TRL "messages" rows from the data builder, written by `diffchat data calibration`) that
+the embedded merge's 4-bit rounding is calibrated on."""
 MERGED_QUANTS = {"q8_0": "about 10 s", "q4_1": "about a minute"}
 """How the merged embedded model can store its weights, and how long building it takes. 8-bit (the default) answers
 as the adapter does at run time; 4-bit is rounded with GPTQ (plain 4-bit rounding erases the fine-tune) and decodes
