@@ -3,7 +3,8 @@
 Every figure is a median over interleaved repeats, each against its baseline measured in the same run:
 - edit wall time: `diffchat edit` on the embedded model ÷ a bare script doing the same edit (same
   messages, as many tokens) on the plain SmolLM2 base GGUF, the least a Python process can do;
-- decode tok/s: the embedded model (merged, or base + runtime LoRA with --runtime-lora) ÷ the plain base;
+- decode tok/s: the embedded model (merged, 8-bit or with --embedded-quant q4_1 4-bit, or base + runtime LoRA
+  with --runtime-lora) ÷ the plain base;
 - a long community prompt's edit ÷ a short prompt's (the answer is a script, so length should not cost);
 - an edit with one busy process per core ÷ the same edit idle;
 - process overhead: the plain edit's wall time less the model load and generation that --json reports
@@ -69,6 +70,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--runtime-lora", action="store_true", help="run embedded as base + runtime LoRA (the old way)")
+    parser.add_argument("--embedded-quant", choices=["q8_0", "q4_1"], default="q8_0", help="the merged embedded model's weights (llm.embedded_quant)")
     parser.add_argument("--v1-adapter", type=Path, help="an older whole-prompt adapter: its short-prompt edit is timed too")
     args = parser.parse_args()
 
@@ -86,6 +88,7 @@ def main() -> int:
         env = {**os.environ, "DIFFCHAT_HOME": str(home)}
         if args.runtime_lora:
             env["DIFFCHAT_LLM__MERGE_EMBEDDED"] = "false"
+        env["DIFFCHAT_LLM__EMBEDDED_QUANT"] = args.embedded_quant
         no_prefix = {**env, "DIFFCHAT_LLM__PREFIX_CACHE": "false"}
         subprocess.run([diffchat, "edit", SHORT, "-i", FIRST], capture_output=True, check=True, env=env)  # builds the merged model once
         fmt = "diffchat-v2" if shipped_adapter() else "fewshot-v1"
@@ -142,7 +145,7 @@ def main() -> int:
     heavy = sorted(set(HEAVY) & imported)
 
     med = statistics.median
-    embedded = resolve_llm("embedded", merge=not args.runtime_lora)
+    embedded = resolve_llm("embedded", merge=not args.runtime_lora, merged_quant=args.embedded_quant)
 
     def row(name: str, app: list[float] | float, baseline: list[float] | float, budget: str) -> tuple:
         app_value = med(app) if isinstance(app, list) else app
