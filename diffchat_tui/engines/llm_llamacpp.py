@@ -81,7 +81,7 @@ def small_model_decode_threads(cores: int, idle: int | None) -> int:
 
     Whether two threads decode faster depends on the CPU: as fast as one on one kind of 2-core Xeon, 1.6x
     on another (SmolLM2-135M Q4_1: 45 against 72 tok/s), where it brings `diffchat edit` from 1.22x to
-    1.06x the bare script (benchmarks/bench_edit.py). Busy cores keep it on one, where two would spin at
+    1.04-1.07x the bare script (benchmarks/bench_edit.py). Busy cores keep it on one, where two would spin at
     llama.cpp's barriers; more than two is not measured.
     """
     return min(cores, 2) if idle else 1
