@@ -58,8 +58,8 @@ class LLMSettings(BaseModel):
     merge_embedded: bool = True
     """Run `embedded` as one merged file (built once in the cache dir); false applies the adapter at run time."""
     embedded_quant: Literal["q8_0", "q4_1"] = "q8_0"
-    """The merged `embedded` model's weights: q8_0 answers as the adapter does at run time; q4_1 (GPTQ-rounded, built
-    in about a minute) decodes as fast as the 4-bit base on CPUs where 8-bit is slower, and passes a few eval cases fewer."""
+    """The merged `embedded` model's weights: q8_0 answers most like the adapter at run time; q4_1 (GPTQ-rounded, built
+    once in about two minutes) decodes as fast as the 4-bit base on CPUs where 8-bit is slower, and passes as many eval cases."""
 
 
 class ImageSettings(BaseModel):

@@ -28,8 +28,9 @@ from trainer.gguf_lora import write_lora_gguf
 from trainer.jobs import read_run_info
 
 QUANTS = ("f16", "f32", "q8_0", "q4_k_m")
-CALIBRATION_CONVERSATIONS = 64
-"""Training conversations a 4-bit merge is calibrated on: enough tokens (~10k) for every layer's input statistics."""
+CALIBRATION_CONVERSATIONS = 256
+"""Training conversations a 4-bit merge is calibrated on (~40k tokens): 64 lost 2-3 eval points against the run-time
+adapter, 256 none (measured on the embedded model)."""
 LLAMA_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
 VERIFY_SOURCE = "a fisherman on a wooden pier with seagulls"
 VERIFY_INSTRUCTION = "get rid of the seagulls"

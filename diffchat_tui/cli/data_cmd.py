@@ -139,7 +139,7 @@ def split(
 def calibration(
     file: DataFile,
     output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write (TRL \"messages\" rows).", dir_okay=False)],
-    n: Annotated[int, typer.Option("--n", min=8, help="How many conversations (the file's first trainable records).")] = 64,
+    n: Annotated[int, typer.Option("--n", min=8, help="How many conversations (the file's first trainable records).")] = 256,
 ) -> None:
     """Write the conversations a 4-bit merged model is calibrated on (assets/calibration.jsonl for the embedded one).
 

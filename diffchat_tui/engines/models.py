@@ -26,10 +26,10 @@ SHIPPED_ADAPTER = "diffchat-135m-lora.gguf"
 CALIBRATION_FILE = "calibration.jsonl"
 """Shipped conversations (TRL "messages" rows from the data builder, written by `diffchat data calibration`) that
 the embedded merge's 4-bit rounding is calibrated on."""
-MERGED_QUANTS = {"q8_0": "about 10 s", "q4_1": "about a minute"}
+MERGED_QUANTS = {"q8_0": "about 10 s", "q4_1": "about two minutes"}
 """How the merged embedded model can store its weights, and how long building it takes. 8-bit (the default) answers
 as the adapter does at run time; 4-bit is rounded with GPTQ (plain 4-bit rounding erases the fine-tune) and decodes
-as fast as the 4-bit base on CPUs where 8-bit is slower, at some cost in quality (see `llm.embedded_quant`)."""
+as fast as the 4-bit base on CPUs where 8-bit is slower (see `llm.embedded_quant`)."""
 MERGE_VERSION = 1
 """Bump when the merge itself changes, so every cached merged model is rebuilt."""
 MERGED_KEPT_UNUSED_S = 86_400
