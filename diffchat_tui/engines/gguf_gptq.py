@@ -112,6 +112,7 @@ def round_gptq(weights: np.ndarray, hessians: np.ndarray, quant: str) -> np.ndar
     work = work.gather(2, by_column)
     column_scales = scales.repeat_interleave(BLOCK, dim=2).gather(2, by_column)
     column_minimums = minimums.repeat_interleave(BLOCK, dim=2).gather(2, by_column)
+    column_steps = torch.where(column_scales == 0, 1.0, column_scales)  # a block of equal weights: any level
     hessians = hessians.gather(1, order.unsqueeze(2).expand(-1, -1, columns)).gather(2, order.unsqueeze(1).expand(-1, columns, -1))
     inverse = _inverse_cholesky(hessians, work)
     levels = torch.zeros(layers, rows, columns)
@@ -121,7 +122,7 @@ def round_gptq(weights: np.ndarray, hessians: np.ndarray, quant: str) -> np.ndar
         errors = torch.zeros_like(span)
         for offset in range(end - start):
             scale, minimum = column_scales[..., start + offset], column_minimums[..., start + offset]
-            level = _nearest_level(span[..., offset], scale, minimum)
+            level = torch.clamp(torch.round((span[..., offset] - minimum) / column_steps[..., start + offset]), 0, 15)
             levels[..., start + offset] = level
             error = (span[..., offset] - (minimum + scale * level)) / span_inverse[:, offset, offset].unsqueeze(1)
             span[..., offset:] -= error.unsqueeze(2) * span_inverse[:, offset, offset:].unsqueeze(1)
@@ -153,14 +154,6 @@ def _grid(block, quant: str):
     extreme = block.gather(-1, block.abs().argmax(dim=-1, keepdim=True)).squeeze(-1)
     scale = (extreme / -8).half().float()
     return scale, -8 * scale
-
-
-def _nearest_level(column, scale, minimum):
-    """The level (0..15) nearest each row's weight; a block whose weights were all equal has step 0 and any level."""
-    import torch
-
-    step = torch.where(scale == 0, torch.ones_like(scale), scale)
-    return torch.clamp(torch.round((column - minimum) / step), 0, 15)
 
 
 def _pack(levels: np.ndarray, scales: np.ndarray, minimums: np.ndarray, quant: str) -> np.ndarray:
