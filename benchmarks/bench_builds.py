@@ -1,4 +1,7 @@
-"""llama.cpp CPU builds side by side: decode and prompt tok/s of the plain base GGUF (issue: the best safe build).
+"""llama.cpp CPU builds side by side: prompt and decode tok/s (issue: the best safe build).
+
+Measured on the plain base GGUF and on the merged embedded models the product runs (8-bit by default, the
+4-bit option), since 8-bit and 4-bit weights use different kernels.
 
 Each build is a llama-cpp-python wheel compiled with other CMAKE_ARGS (scripts/install_llama_cpp.sh caches
 them in ~/.cache/diffchat/wheels); each gets a throwaway virtualenv and the same script, interleaved, so
@@ -52,7 +55,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     args = parser.parse_args()
-    from diffchat_tui.engines.models import embedded_gguf
+    from diffchat_tui.engines.models import MERGED_QUANTS, embedded_gguf, resolve_llm
+
+    models = {"base": embedded_gguf(), **{f"merged {quant}": resolve_llm(merged_quant=quant).path for quant in MERGED_QUANTS}}
 
     with tempfile.TemporaryDirectory() as tmp:
         pythons: dict[str, str] = {}
@@ -70,29 +75,31 @@ def main() -> int:
             pythons[name] = python
         script = Path(tmp) / "measure.py"
         script.write_text(MEASURE)
-        results: dict[str, dict[str, list[float]]] = {name: {"prompt_tok_s": [], "decode_tok_s": []} for name in BUILDS}
+        results = {(name, model): {"prompt_tok_s": [], "decode_tok_s": []} for name in BUILDS for model in models}
         crashed: dict[str, int] = {}
         for _ in range(args.repeats):
             for name, python in pythons.items():
-                if name in crashed:
-                    continue
-                done = subprocess.run([python, str(script), str(embedded_gguf()), str(args.threads)], capture_output=True, text=True)
-                if done.returncode != 0:
-                    crashed[name] = done.returncode
-                    continue
-                for key, value in json.loads(done.stdout).items():
-                    results[name][key].append(value)
+                for model, path in models.items():
+                    if name in crashed:
+                        continue
+                    done = subprocess.run([python, str(script), str(path), str(args.threads)], capture_output=True, text=True)
+                    if done.returncode != 0:
+                        crashed[name] = done.returncode
+                        continue
+                    for key, value in json.loads(done.stdout).items():
+                        results[name, model][key].append(value)
     med = statistics.median
-    base = results["x86-64-v3"]
-    print(f"llama-cpp-python {VERSION} builds, plain SmolLM2-135M Q4_1, {args.threads} threads, median of {args.repeats}")
-    print(f"{'build':<16}{'prompt tok/s':>14}{'decode tok/s':>14}{'decode ÷ v3':>13}")
+    print(f"llama-cpp-python {VERSION} builds, SmolLM2-135M, {args.threads} threads, median of {args.repeats}")
+    print(f"{'build':<16}{'model':<16}{'prompt tok/s':>14}{'decode tok/s':>14}{'prompt ÷ v3':>13}{'decode ÷ v3':>13}")
     for name in BUILDS:
         if name in crashed:
             print(f"{name:<16}  crashed (exit {crashed[name]})")
             continue
-        row = results[name]
-        print(f"{name:<16}{med(row['prompt_tok_s']):>14.1f}{med(row['decode_tok_s']):>14.1f}"
-              f"{med(row['decode_tok_s']) / med(base['decode_tok_s']):>13.3f}")  # fmt: skip
+        for model in models:
+            row, v3 = results[name, model], results["x86-64-v3", model]
+            prompt, decode = med(row["prompt_tok_s"]), med(row["decode_tok_s"])
+            print(f"{name:<16}{model:<16}{prompt:>14.1f}{decode:>14.1f}"
+                  f"{prompt / med(v3['prompt_tok_s']):>13.3f}{decode / med(v3['decode_tok_s']):>13.3f}")  # fmt: skip
     return 0
 
 

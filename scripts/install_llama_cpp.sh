@@ -6,11 +6,13 @@
 # With CMAKE_ARGS set (CUDA, say), that build is used as it is. Otherwise the candidates are tried in
 # order and the first that passes a smoke test (a 100-token batch, then decoding) wins; each compiled
 # wheel is cached per build flags in ~/.cache/diffchat/wheels, so a fresh clone on the same machine does
-# not compile again. On x86-64 the candidate is x86-64-v3 (AVX2/FMA): benchmarks/bench_builds.py measured
-# it as fast as an AVX-512 build (AMX off) and as -march=native on a 2-core Sapphire Rapids Xeon (prompt
-# 524 / 493 / 501 tok/s, decode 163 / 162 / 164 tok/s: a 135M model is not bound by vector width), and it
-# runs on every x86-64 CPU since 2013, while a native build has crashed on multi-token batches on some
-# Xeons (its AMX kernels). llama.cpp's own defaults are the fallback, and the build elsewhere.
+# not compile again. On x86-64 (benchmarks/bench_builds.py):
+# - AVX-512 with VNNI/BF16 and every AMX option off comes first where the CPU has all of those flags. On a
+#   2-core Xeon with AMX it read prompts 1.26x as fast as x86-64-v3 with the embedded 8-bit model and
+#   1.08x with 4-bit weights; decode was level (0.94-1.05x): a 135M model is not bound by vector width.
+# - x86-64-v3 (AVX2/FMA) runs on every x86-64 CPU since 2013.
+# - -march=native is not tried: its AMX kernels crash on multi-token batches on those Xeons (exit -11).
+# llama.cpp's own defaults are the fallback, and the build elsewhere.
 set -euo pipefail
 venv=$1
 version=$2
@@ -18,12 +20,23 @@ python=$venv/bin/python
 cache=${DIFFCHAT_WHEELS:-$HOME/.cache/diffchat/wheels}
 
 v3="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+avx512="$v3 -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+
+# True when /proc/cpuinfo lists every flag given: a build must not use an instruction the CPU lacks.
+cpu_has() {
+  local flags
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+  for flag in "$@"; do [[ $flags == *" $flag "* ]] || return 1; done
+}
 
 candidates=()
 if [[ -n "${CMAKE_ARGS:-}" ]]; then
   candidates=("$CMAKE_ARGS")
 elif [[ $(uname -m) == x86_64 ]]; then
   candidates=("$v3" "-DGGML_NATIVE=OFF")
+  if cpu_has avx512f avx512cd avx512dq avx512bw avx512vl avx512vbmi avx512_vnni avx512_bf16; then
+    candidates=("$avx512" "${candidates[@]}")
+  fi
 else
   candidates=("")  # other architectures: llama.cpp's own defaults
 fi
