@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +20,7 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 # huggingface_hub reads its cache location once, at import: give the whole run an empty one.
 os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="diffchat-test-hub-")
+atexit.register(shutil.rmtree, os.environ["HF_HUB_CACHE"], ignore_errors=True)  # one per run, left in /tmp before
 
 
 @pytest.fixture(scope="session")
