@@ -10,6 +10,7 @@ from pathlib import Path
 from diffchat_tui.core.errors import BadInput, ModelError
 from diffchat_tui.core.seeds import MAX_SEED
 from diffchat_tui.core.text import first_line
+from diffchat_tui.engines.cpu_share import holding
 from diffchat_tui.engines.hf import no_transformers_progress_bars, quiet_hf
 from diffchat_tui.engines.image import SAMPLERS, Progress, RenderCancelled, RenderRequest, RenderResult
 
@@ -192,7 +193,8 @@ class DiffusersEngine:
         else:
             arguments |= {"width": filled.width, "height": filled.height}
         started = time.perf_counter()
-        with torch.inference_mode():
+        cores = torch.get_num_threads() if self.device == "cpu" else 0  # an edit meanwhile must not spin against it
+        with torch.inference_mode(), holding(cores):
             image = pipe(**arguments).images[0]
         if filled.init_image is not None:
             filled.width, filled.height = image.size

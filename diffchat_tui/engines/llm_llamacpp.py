@@ -13,6 +13,7 @@ from pathlib import Path
 from diffchat_tui import paths
 from diffchat_tui.core.errors import ModelError
 from diffchat_tui.core.prompting import FORMAT_METADATA_KEY
+from diffchat_tui.engines.cpu_share import held_cores
 from diffchat_tui.engines.llm import ContextOverflow
 from diffchat_tui.engines.models import ResolvedModel, read_gguf_string
 
@@ -43,18 +44,19 @@ def model_threads(model_bytes: int, cores: int) -> int:
 
 
 def idle_cores(cores: int, loadavg: str = "/proc/loadavg", own_threads: str = "/proc/self/task") -> int | None:
-    """Cores that no other process's runnable thread wants right now, from the kernel's count of runnable threads.
+    """Cores that no other process's runnable thread, and no render of ours, wants right now.
 
-    Our own runnable threads are left out: llama.cpp's workers spin for a while after a request, and would
-    otherwise count as load on the next turn. None where /proc/loadavg is missing (macOS, Windows). Inside
-    a container it counts the host's threads, which can only make it too low: the safe side.
+    From the kernel's count of runnable threads. Our own runnable threads are left out: llama.cpp's workers
+    spin for a while after a request, and would otherwise count as load on the next turn. A CPU render in
+    this process counts the cores it holds (cpu_share). None where /proc/loadavg is missing (macOS,
+    Windows). Inside a container it counts the host's threads, which can only make it too low: the safe side.
     """
     try:
         with open(loadavg) as file:
             running = int(file.read().split()[3].split("/")[0])
     except (OSError, IndexError, ValueError):
         return None
-    return max(0, cores - running + _running_threads(own_threads))
+    return max(0, cores - running + _running_threads(own_threads) - held_cores())
 
 
 def _running_threads(tasks: str) -> int:

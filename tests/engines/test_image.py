@@ -48,6 +48,20 @@ def test_progress_reports_each_step_and_cancel_stops(tiny_engine):
         tiny_engine.render(RenderRequest("a tree", steps=3), cancel=cancel)
 
 
+def test_a_cpu_render_holds_its_cores_while_it_runs_so_an_edit_meanwhile_counts_them_as_load(tiny_engine):
+    import torch
+
+    from diffchat_tui.engines.cpu_share import held_cores
+
+    held = []
+    tiny_engine.render(RenderRequest("a tree", steps=2), progress=lambda done, total: held.append(held_cores()))
+    assert held == [torch.get_num_threads()] * 2 and held_cores() == 0
+    cancel = threading.Event()
+    with pytest.raises(RenderCancelled):
+        tiny_engine.render(RenderRequest("a tree", steps=3), progress=lambda done, total: cancel.set(), cancel=cancel)
+    assert held_cores() == 0  # given back when a render stops early too
+
+
 def test_samplers_by_a1111_name(tiny_engine):
     assert tiny_engine.render(RenderRequest("a tree", sampler="DPM++ 2M Karras")).sampler == "DPM++ 2M Karras"
     with pytest.raises(BadInput, match="unknown sampler 'Euler b'"):

@@ -40,6 +40,7 @@ def test_prefill_takes_the_idle_cores_and_decode_at_most_one_more(monkeypatch):
 
 
 def test_idle_cores_reads_the_kernels_runnable_count(tmp_path):
+    from diffchat_tui.engines.cpu_share import holding
     from diffchat_tui.engines.llm_llamacpp import batch_threads, idle_cores, small_model_decode_threads
 
     loadavg, tasks = tmp_path / "loadavg", tmp_path / "task"
@@ -51,5 +52,11 @@ def test_idle_cores_reads_the_kernels_runnable_count(tmp_path):
         assert idle_cores(2, str(loadavg), str(tasks)) == idle
     assert idle_cores(2, str(tmp_path / "missing")) is None
     assert idle_cores(2) is not None  # the real files parse
+    loadavg.write_text("0.09 0.65 0.85 2/80 8552")  # our render's threads are runnable, and it holds a core
+    with holding(1):
+        assert idle_cores(2, str(loadavg), str(tasks)) == 1
+        with holding(2):
+            assert idle_cores(2, str(loadavg), str(tasks)) == 0
+    assert idle_cores(2, str(loadavg), str(tasks)) == 2
     assert [batch_threads(1, 2, idle) for idle in (None, 0, 1, 5)] == [1, 1, 2, 2]
     assert [small_model_decode_threads(cores, idle) for cores, idle in ((2, None), (2, 0), (2, 1), (8, 7), (1, 0))] == [1, 1, 2, 2, 1]
